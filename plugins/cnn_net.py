@@ -1,0 +1,203 @@
+"""The CNN itself, in torch: a one-hot convolution computed as embedding lookups."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from zoo import Split
+from zoo_plugins import onehot
+
+
+class OneHotConv(nn.Module):
+    """Conv1d over one-hot tokens, computed as a sum of K embedding lookups.
+
+    A Conv1d on one-hot input multiplies mostly zeros: output[t] is just the sum
+    of weight columns W[:, token[t + k*d - pad], k] over the kernel taps k. An
+    EmbeddingBag in sum mode does exactly that gather-and-add, forward and
+    backward, with no one-hot tensor. Positions outside the array read the PAD
+    token, so a sequence's output never depends on how far its batch was padded.
+    Output layout is (batch, length, channels).
+    """
+
+    def __init__(self, vocab: int, channels: int, kernel: int, dilation: int = 1, pad_token: int = onehot.PAD):
+        super().__init__()
+        self.vocab, self.kernel, self.pad_token = vocab, kernel, pad_token
+        self.table = nn.EmbeddingBag(kernel * vocab, channels, mode="sum")
+        self.bias = nn.Parameter(torch.empty(channels))
+        half = dilation * (kernel - 1) // 2
+        self.register_buffer("offsets", torch.arange(kernel) * dilation - half, persistent=False)
+        self.register_buffer("tap_base", torch.arange(kernel) * vocab, persistent=False)
+        # the same initialisation as nn.Conv1d with fan_in = vocab * kernel
+        bound = 1 / math.sqrt(vocab * kernel)
+        nn.init.uniform_(self.table.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def rows(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, L, K) table rows that each output position sums."""
+        length = tokens.shape[1]
+        pos = torch.arange(length, device=tokens.device)[:, None] + self.offsets  # (L, K)
+        inside = (pos >= 0) & (pos < length)
+        taps = tokens[:, pos.clamp(0, length - 1)]  # (B, L, K)
+        return torch.where(inside, taps, torch.full_like(taps, self.pad_token)) + self.tap_base
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        batch, length = tokens.shape
+        out = self.table(self.rows(tokens).reshape(batch * length, self.kernel))
+        return out.view(batch, length, -1) + self.bias
+
+    def max_over_positions(self, tokens: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """max over kept positions of forward(tokens), as (B, C), without keeping (B, L, C) for backward.
+
+        With one conv layer the max-pool follows directly, and only the arg-max position of
+        each (sequence, channel) receives a gradient, so backward touches B*C*K table
+        entries instead of B*L*C*K.
+        """
+        return _LookupMax.apply(self.rows(tokens), keep, self.table.weight) + self.bias
+
+
+    @torch.no_grad()
+    def load_conv1d(self, conv: nn.Conv1d) -> None:
+        """Copy an nn.Conv1d's weights (channels, vocab, kernel) into the table."""
+        self.table.weight.copy_(conv.weight.permute(2, 1, 0).reshape(-1, conv.out_channels))
+        self.bias.copy_(conv.bias)
+
+
+class _LookupMax(torch.autograd.Function):
+    CHUNK = 32  # sequences per block: keeps the (chunk*L, C) block in cache
+
+    @staticmethod
+    def forward(ctx, rows, keep, table):
+        batch, length, kernel = rows.shape
+        values = torch.empty(batch, table.shape[1], dtype=table.dtype, device=table.device)
+        where = torch.empty(batch, table.shape[1], dtype=torch.long, device=table.device)
+        for start in range(0, batch, _LookupMax.CHUNK):
+            stop = min(start + _LookupMax.CHUNK, batch)
+            block = nn.functional.embedding_bag(rows[start:stop].reshape(-1, kernel), table, mode="sum")
+            block = block.view(stop - start, length, -1)
+            block.masked_fill_(~keep[start:stop, :, None], float("-inf"))
+            torch.max(block, dim=1, out=(values[start:stop], where[start:stop]))
+        ctx.save_for_backward(rows, where)
+        ctx.table_shape = table.shape
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, where = ctx.saved_tensors
+        batch, channels = where.shape
+        # rows[b, where[b, c], k] for every (b, c, k): the table rows that produced each max
+        hit = torch.gather(rows, 1, where[:, :, None].expand(batch, channels, rows.shape[2]))
+        column = torch.arange(channels, device=grad.device)[None, :, None].expand_as(hit)
+        grad_table = torch.zeros(ctx.table_shape, dtype=grad.dtype, device=grad.device)
+        grad_table.index_put_((hit, column), grad[:, :, None].expand_as(hit), accumulate=True)
+        return None, None, grad_table
+
+
+class CNN(nn.Module):
+    """one-hot -> [conv, ReLU] x layers -> masked max over positions -> Linear(1)."""
+
+    def __init__(self, layers: int, filters: int, kernel: int, dilations: Sequence[int] | None = None,
+                 first: str = "embedding"):
+        super().__init__()
+        dilations = list(dilations or [1] * layers)
+        if first == "embedding":
+            self.first = OneHotConv(onehot.VOCAB, filters, kernel, dilations[0])
+        else:  # the plain Conv1d on a one-hot tensor, kept for bench/ and the equivalence test
+            # PAD tokens, not zeros, beyond the array edge: the same semantics as OneHotConv
+            self.first = nn.Conv1d(onehot.VOCAB, filters, kernel, dilation=dilations[0])
+            self.edge = dilations[0] * (kernel - 1) // 2
+        self.rest = nn.ModuleList(
+            nn.Conv1d(filters, filters, kernel, dilation=d, padding="same") for d in dilations[1:layers]
+        )
+        self.head = nn.Linear(filters, 1)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        keep = (torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None])  # (B, L)
+        if isinstance(self.first, OneHotConv) and not self.rest:
+            # max_t relu(x_t) == relu(max_t x_t), so pool first and skip the (B, L, C) activations
+            return self.head(torch.relu(self.first.max_over_positions(tokens, keep))).squeeze(-1)
+        if isinstance(self.first, OneHotConv):
+            h = torch.relu(self.first(tokens))  # (B, L, C)
+        else:
+            padded = nn.functional.pad(tokens, (self.edge, self.edge), value=onehot.PAD)
+            x = nn.functional.one_hot(padded, onehot.VOCAB).float().transpose(1, 2)
+            h = torch.relu(self.first(x)).transpose(1, 2)
+        for conv in self.rest:
+            h = h * keep[:, :, None]  # zero past the end, as SAME padding would see it
+            h = torch.relu(conv(h.transpose(1, 2))).transpose(1, 2)
+        h = h.masked_fill(~keep[:, :, None], float("-inf")).amax(dim=1)
+        return self.head(h).squeeze(-1)
+
+    def param_groups(self, lr: Sequence[float], weight_decay: Sequence[float]) -> list[dict]:
+        convs = [p for n, p in self.named_parameters() if not n.startswith("head.")]
+        return [{"params": convs, "lr": lr[0], "weight_decay": weight_decay[0]},
+                {"params": list(self.head.parameters()), "lr": lr[1], "weight_decay": weight_decay[1]}]
+
+
+def _pair(value) -> tuple[float, float]:
+    return tuple(value) if isinstance(value, (list, tuple)) else (float(value), float(value))
+
+
+class CNNRegressor:
+    """Trains :class:`CNN` on train; with ``select_on_valid`` keeps the best epoch by valid Spearman."""
+
+    def __init__(self, recipe: dict, seed: int, progress: Callable[[int, int], None] | None = None):
+        self.recipe = dict(recipe, lr=_pair(recipe["lr"]), weight_decay=_pair(recipe["weight_decay"]))
+        self.params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.recipe.items()}
+        self.seed = seed
+        self.progress = progress
+        self.net: CNN | None = None
+
+    def _batches(self, sequences: Sequence[str], order: np.ndarray, size: int):
+        for start in range(0, len(order), size):
+            idx = order[start:start + size]
+            batch = [sequences[i] for i in idx]
+            yield idx, torch.from_numpy(onehot.tokens(batch)), torch.tensor([len(s) for s in batch])
+
+    def fit(self, train: Split, valid: Split) -> None:
+        from scipy.stats import spearmanr
+
+        r = self.recipe
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"])
+        self.mean, self.scale = (train.targets.mean(), train.targets.std()) if r["standardize"] else (0.0, 1.0)
+        y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32)
+        opt = torch.optim.AdamW(self.net.param_groups(r["lr"], r["weight_decay"]))
+        steps_per_epoch = math.ceil(len(train) / r["batch_size"])
+        total, done = r["epochs"] * steps_per_epoch, 0
+        best = (-math.inf, None, 0)
+        for epoch in range(r["epochs"]):
+            self.net.train()
+            for idx, tok, lengths in self._batches(train.sequences, rng.permutation(len(train)), r["batch_size"]):
+                loss = nn.functional.mse_loss(self.net(tok, lengths), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                done += 1
+                if self.progress:
+                    self.progress(done, total)
+            if r["select_on_valid"]:
+                score = spearmanr(valid.targets, self.predict(valid.sequences)).statistic
+                if score > best[0]:
+                    best = (score, copy.deepcopy(self.net.state_dict()), epoch + 1)
+        if best[1] is not None:
+            self.net.load_state_dict(best[1])
+            self.params["best_epoch"] = best[2]
+
+    @torch.inference_mode()
+    def predict(self, sequences: Sequence[str]) -> np.ndarray:
+        if self.net is None:
+            raise RuntimeError("call fit() before predict()")
+        self.net.eval()
+        # sort by length so each batch pads little; restore the caller's order at the end
+        order = np.argsort([len(s) for s in sequences], kind="stable")
+        out = np.empty(len(sequences), dtype=np.float64)
+        for idx, tok, lengths in self._batches(sequences, order, 1024):
+            out[idx] = self.net(tok, lengths).double().numpy()
+        return out * self.scale + self.mean

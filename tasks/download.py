@@ -1,0 +1,72 @@
+"""Download a file with a progress bar, and unpack a tarball without letting paths escape."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from zoo import ZooError
+
+
+def cache_dir() -> Path:
+    """Where downloads live: ``ZOO_CACHE_DIR`` or the platform's user cache directory."""
+    override = os.environ.get("ZOO_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("protein-zoo"))
+
+
+def fetch(url: str, dest: Path, *, timeout: float = 60.0) -> Path:
+    """Stream ``url`` to ``dest``. A partial file never takes the final name, so a killed
+    download is simply started again on the next run."""
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TimeRemainingColumn, TransferSpeedColumn)
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            columns = (TextColumn("download {task.description}"), BarColumn(), DownloadColumn(),
+                       TransferSpeedColumn(), TimeRemainingColumn())
+            with Progress(*columns, transient=True) as progress:
+                bar = progress.add_task(dest.name, total=total)
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    out.write(block)
+                    progress.advance(bar, len(block))
+        if total is not None and part.stat().st_size != total:
+            raise ZooError(f"download of {url} stopped at {part.stat().st_size} of {total} bytes. Fix: run again.")
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise ZooError(f"cannot download {url}: {exc}. Fix: check the network, or point ZOO_DATA_DIR "
+                       f"(or --data-dir) at a local copy of the data.") from exc
+    os.replace(part, dest)
+    return dest
+
+
+def safe_extract(archive: Path, target: Path) -> None:
+    """Unpack ``archive`` into ``target`` atomically.
+
+    The stdlib's ``data`` filter refuses absolute paths, ``..``, links that leave
+    the target and device files, so there is no reason to hand-write those checks.
+    The archive is unpacked beside ``target`` and renamed into place, so a killed
+    extraction leaves no half-filled directory behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(staging, filter="data")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ZooError(f"cannot unpack {archive}: {exc}. Fix: delete it so it is downloaded again.") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

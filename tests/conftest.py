@@ -1,0 +1,64 @@
+"""Shared fixtures: the real data in ../shared/data, subsets of it, and one MLflow store per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("ZOO_DATA_DIR") or ROOT.parent / "shared" / "data").resolve()
+
+
+def pytest_configure(config):
+    if not (DATA_DIR / "fluorescence" / "fluorescence.csv.gz").exists():
+        raise pytest.UsageError(
+            f"test data not found in {DATA_DIR}. Set ZOO_DATA_DIR to the folder holding fluorescence/ and "
+            f"stability/ (../shared/data beside the checkout)."
+        )
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA_DIR
+
+
+def write_subset(source: Path, dest: Path, sizes: dict[str, int], seed: int = 0) -> pd.DataFrame:
+    """A seeded random subset of a real task file, written in the zoo's CSV layout."""
+    frame = pd.read_csv(source)
+    parts = [frame[frame.split == s].sample(n, random_state=seed) for s, n in sizes.items()]
+    subset = pd.concat(parts)[["sequence", "target", "split"]]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subset.to_csv(dest, index=False)
+    return subset
+
+
+SUBSET = {"train": 400, "valid": 100, "test": 150}
+
+
+@pytest.fixture(scope="session")
+def subset_dir(tmp_path_factory, data_dir) -> Path:
+    """Real fluorescence and stability rows, a few hundred per split."""
+    root = tmp_path_factory.mktemp("data")
+    for task in ("fluorescence", "stability"):
+        write_subset(data_dir / task / f"{task}.csv.gz", root / task / f"{task}.csv.gz", SUBSET)
+    return root
+
+
+@pytest.fixture(scope="session")
+def mlflow_uri(tmp_path_factory) -> str:
+    """One sqlite store for the whole session: creating one costs about two seconds."""
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    cwd = os.getcwd()
+    os.chdir(root)  # artifacts of a sqlite store land in ./mlruns of the working directory
+    yield uri
+    os.chdir(cwd)
+    if old is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = old

@@ -1,0 +1,139 @@
+"""Discovery through real entry points, broken plugins, selection, and the import-weight promise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from zoo import ZooError, hookimpl
+from zoo.plugins import build, discover
+
+
+def make_dist(root, name: str, module_source: str) -> None:
+    """An installed distribution on sys.path with one protein_zoo entry point."""
+    (root / f"{name}.py").write_text(textwrap.dedent(module_source))
+    info = root / f"{name}-0.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.3\n")
+    (info / "entry_points.txt").write_text(f"[protein_zoo]\n{name} = {name}\n")
+
+
+GOOD = """
+from zoo import hookimpl
+
+class Mean:
+    def fit(self, train, valid):
+        self.value = float(train.targets.mean())
+    def predict(self, sequences):
+        import numpy as np
+        return np.full(len(sequences), self.value)
+
+@hookimpl
+def register_models(register):
+    register("mean-baseline", lambda **kw: Mean(), pretrained=False, description="predicts the train mean")
+"""
+
+
+def test_builtins_register_through_entry_points():
+    registry = discover()
+    assert {"linear", "cnn"} <= set(registry.models)
+    assert {"fluorescence", "stability"} <= set(registry.tasks)
+    assert registry.models["linear"].plugin == "linear"
+    assert registry.models["linear"].pretrained is False
+    assert registry.models["cnn"].version == "0.1.0"
+    assert not registry.broken
+
+
+def test_broken_plugin_is_reported_and_others_still_load(tmp_path, monkeypatch):
+    make_dist(tmp_path, "zoo_broken_pkg", "raise ImportError('no module named torchvision_extra')\n")
+    make_dist(tmp_path, "zoo_good_pkg", GOOD)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = discover()
+    broken = registry.plugins["zoo_broken_pkg"]
+    assert broken.status == "broken"
+    assert "Error importing plugin 'zoo_broken_pkg'" in broken.error
+    assert "torchvision_extra" in broken.error and "ZOO_LOAD_PLUGINS" in broken.error
+    assert registry.models["mean-baseline"].plugin == "zoo_good_pkg"
+    assert registry.models["mean-baseline"].version == "0.3"
+    assert "linear" in registry.models
+
+
+def test_load_plugins_env_selects(monkeypatch):
+    monkeypatch.setenv("ZOO_LOAD_PLUGINS", "linear, tape-tasks")
+    registry = discover()
+    assert set(registry.models) == {"linear"}
+    assert set(registry.plugins) == {"linear", "tape-tasks"}
+    monkeypatch.setenv("ZOO_LOAD_PLUGINS", "")
+    assert discover().plugins == {}
+    monkeypatch.setenv("ZOO_LOAD_PLUGINS", "linaer")
+    assert "Did you mean 'linear'" in discover().plugins["linaer"].error
+
+
+class Misspelled:
+    @hookimpl
+    def register_model(self, register):  # missing the s
+        register("x", lambda **kw: None, pretrained=False)
+
+
+class Raises:
+    @hookimpl
+    def register_models(self, register):
+        raise RuntimeError("weights folder missing")
+
+
+class Duplicate:
+    @hookimpl
+    def register_models(self, register):
+        register("linear", lambda **kw: None, pretrained=False)
+
+
+class OneGood:
+    @hookimpl
+    def register_models(self, register):
+        register("fine", lambda **kw: None, pretrained=True, description="ok")
+
+
+def test_misspelled_hook_names_the_real_one():
+    registry = build([("typo", "1", Misspelled()), ("fine", "1", OneGood())])
+    assert "unknown hook 'register_model'; did you mean 'register_models'" in registry.plugins["typo"].error
+    assert set(registry.models) == {"fine"}
+
+
+def test_hook_raising_is_isolated():
+    registry = build([("bad", "1", Raises()), ("fine", "1", OneGood())])
+    assert "raised in register_models: RuntimeError: weights folder missing" in registry.plugins["bad"].error
+    assert registry.models["fine"].pretrained is True
+
+
+def test_duplicate_name_names_both_plugins():
+    import zoo_plugins.linear as linear
+
+    registry = build([("linear", "0.1.0", linear), ("copycat", "2", Duplicate())])
+    error = registry.plugins["copycat"].error
+    assert "'linear' is registered twice: by plugin 'linear' and by plugin 'copycat'" in error
+    assert registry.models["linear"].plugin == "linear"
+
+
+def test_unknown_model_suggests_close_name():
+    registry = discover()
+    with pytest.raises(ZooError, match="Did you mean 'linear'"):
+        registry.model("lineer")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["plugins"], ["tasks"], ["eval", "--help"]])
+def test_light_commands_import_no_torch_or_mlflow(args):
+    code = textwrap.dedent(f"""
+        import sys
+        from zoo.cli import main
+        try:
+            main({args!r})
+        except SystemExit:
+            pass
+        heavy = sorted(m for m in ("torch", "mlflow", "esm", "tape", "sklearn", "pandas") if m in sys.modules)
+        print("HEAVY", heavy)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr

@@ -1,0 +1,186 @@
+"""Task data in each format, validation errors, and the download path over loopback."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import pickle
+import tarfile
+import threading
+
+import lmdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from zoo_tasks import readers, tape
+from zoo_tasks.download import safe_extract
+from zoo_tasks.readers import DataError
+
+
+def test_full_csv_matches_tape_counts(data_dir):
+    data = tape.load("stability", data_dir=str(data_dir))
+    assert (len(data.train), len(data.valid), len(data.test)) == (53614, 2512, 12851)
+    assert list(data.files.values()) == ["47c89fbee6c38d1222277640970e40a5091823ae4fbd6559a7dd7e2e7f3cce9a"]
+    # the source's duplicates and train/test overlap are reported, not dropped
+    assert "train has 43 duplicate sequences (kept as in the source)" in data.notes
+    assert "26 train sequences also appear in test (kept as in the source)" in data.notes
+
+
+def test_subset_is_flagged_as_not_comparable(subset_dir):
+    data = tape.load("fluorescence", data_dir=str(subset_dir))
+    assert len(data.train) == 400
+    assert any("differ from TAPE's 21446/5362/27217" in note for note in data.notes)
+
+
+@pytest.fixture(scope="module")
+def official_valid_lmdb(tmp_path_factory, data_dir):
+    root = tmp_path_factory.mktemp("lmdb")
+    safe_extract(data_dir / "fluorescence" / "tape_official_fluorescence_valid.lmdb.tar.gz", root / "x")
+    return root / "x" / "fluorescence_valid.lmdb"
+
+
+def test_reads_tapes_official_lmdb(official_valid_lmdb, data_dir):
+    split = readers.read_lmdb(official_valid_lmdb, "log_fluorescence")
+    assert len(split) == 5362
+    csv = tape.load("fluorescence", data_dir=str(data_dir)).valid
+    assert split.sequences == csv.sequences  # same records, same (LMDB) order
+    assert np.allclose(split.targets, csv.targets, atol=1e-6)
+
+
+def write_tape_lmdb(path, frame: pd.DataFrame, target_key: str) -> None:
+    """TAPE's data_pytorch layout: pickled dicts under str(index), plus num_examples."""
+    env = lmdb.open(str(path), map_size=1 << 28)
+    with env.begin(write=True) as txn:
+        for i, (seq, y) in enumerate(zip(frame.sequence, frame.target)):
+            record = {"primary": seq, "protein_length": len(seq), target_key: np.array([y], dtype=np.float32)}
+            txn.put(str(i).encode(), pickle.dumps(record))
+        txn.put(b"num_examples", pickle.dumps(len(frame)))
+    env.close()
+
+
+def tape_layout(root, task: str, frame: pd.DataFrame, fmt: str) -> None:
+    folder = root / task
+    folder.mkdir(parents=True)
+    key = tape.TASKS[task]["target"]
+    for split in readers.SPLITS:
+        part = frame[frame.split == split]
+        if fmt == "lmdb":
+            write_tape_lmdb(folder / f"{task}_{split}.lmdb", part, key)
+        else:
+            records = [{"primary": s, "protein_length": len(s), key: [float(y)]} for s, y in zip(part.sequence, part.target)]
+            (folder / f"{task}_{split}.json").write_text(json.dumps(records))
+
+
+@pytest.mark.parametrize("fmt", ["lmdb", "json"])
+def test_task_reads_tape_formats(tmp_path, subset_dir, fmt):
+    frame = pd.read_csv(subset_dir / "stability" / "stability.csv.gz")
+    tape_layout(tmp_path, "stability", frame, fmt)
+    data = tape.load("stability", data_dir=str(tmp_path))
+    assert data.train.sequences == list(frame[frame.split == "train"].sequence)
+    assert np.allclose(data.test.targets, frame[frame.split == "test"].target, atol=1e-5)
+    assert len(data.files) == 3
+
+
+def test_lmdb_refuses_arbitrary_pickles(tmp_path):
+    env = lmdb.open(str(tmp_path / "evil.lmdb"))
+    with env.begin(write=True) as txn:
+        txn.put(b"num_examples", pickle.dumps(1))
+        txn.put(b"0", pickle.dumps({"primary": "ACD", "stability_score": io.BytesIO(b"x")}))
+    env.close()
+    with pytest.raises(DataError, match="cannot be decoded.*refusing to unpickle _io.BytesIO"):
+        readers.read_lmdb(tmp_path / "evil.lmdb", "stability_score")
+
+
+GOOD_ROWS = "sequence,target,split\nACDE,1.0,train\nACDF,2.0,valid\nACDG,0.5,test\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    (GOOD_ROWS.replace("ACDF", "ACDx"), r"line 3: sequence has 'x' at position 4.*Fix: correct or drop"),
+    (GOOD_ROWS.replace("ACDF", "AC*F"), r"line 3: sequence has '\*' at position 3"),
+    (GOOD_ROWS.replace("ACDG", "AC G"), r"line 4: sequence has ' ' at position 3"),
+    (GOOD_ROWS.replace("2.0", "nan"), r"line 3: target is nan, not a finite number"),
+    (GOOD_ROWS.replace("2.0", ""), r"line 3: target is nan, not a finite number"),
+    (GOOD_ROWS.replace("sequence,", "seq,"), r"missing column\(s\) sequence.*needs the header"),
+    (GOOD_ROWS.replace("test\n", "tst\n"), r"split 'test' is empty \(splits found: train, tst, valid\)"),
+])
+def test_bad_input_names_file_row_and_fix(tmp_path, content, message):
+    path = tmp_path / "stability" / "stability.csv"
+    path.parent.mkdir()
+    path.write_text(content)
+    with pytest.raises(DataError, match=message) as err:
+        tape.load("stability", data_dir=str(tmp_path))
+    assert str(path) in str(err.value)
+
+
+def test_missing_data_says_where_it_looked(tmp_path):
+    with pytest.raises(DataError, match="no data for task 'fluorescence'.*ZOO_DATA_DIR"):
+        tape.load("fluorescence", data_dir=str(tmp_path))
+
+
+def test_truncated_gzip_is_reported(tmp_path, data_dir):
+    blob = (data_dir / "stability" / "stability.csv.gz").read_bytes()
+    path = tmp_path / "stability" / "stability.csv.gz"
+    path.parent.mkdir()
+    path.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(DataError, match="cannot be read as CSV.*damaged or truncated"):
+        tape.load("stability", data_dir=str(tmp_path))
+
+
+def test_extraction_refuses_escaping_paths(tmp_path):
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"bad"))
+    with pytest.raises(Exception, match="cannot unpack"):
+        safe_extract(archive, tmp_path / "out" / "target")
+    assert not (tmp_path / "out" / "escaped.txt").exists()
+    assert not (tmp_path / "out" / "target").exists()
+
+
+@pytest.fixture
+def tape_server(tmp_path, subset_dir):
+    """TAPE's data_pytorch tarball for stability, built from real rows, served on 127.0.0.1."""
+    frame = pd.read_csv(subset_dir / "stability" / "stability.csv.gz")
+    tape_layout(tmp_path / "build", "stability", frame, "lmdb")
+    served = tmp_path / "served"
+    served.mkdir()
+    with tarfile.open(served / "stability.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "build" / "stability", arcname="stability")
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{{task}}.tar.gz", frame
+    server.shutdown()
+
+
+def test_download_checks_tape_counts(tape_server, tmp_path, monkeypatch):
+    url, _ = tape_server
+    monkeypatch.setattr(tape, "TAPE_URL", url)  # the network edge: loopback instead of S3
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(DataError, match="split sizes 400/100/150 differ from TAPE's 53614/2512/12851.*delete the cache"):
+        tape.load("stability")
+
+
+def test_download_unpacks_into_cache_and_reuses_it(tape_server, tmp_path, monkeypatch):
+    url, frame = tape_server
+    monkeypatch.setattr(tape, "TAPE_URL", url)
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(tape.TASKS["stability"], "counts", {"train": 400, "valid": 100, "test": 150})
+    data = tape.load("stability")
+    assert data.valid.sequences == list(frame[frame.split == "valid"].sequence)
+    lmdb_dir = tmp_path / "cache" / "tape" / "stability" / "stability_train.lmdb"
+    assert lmdb_dir.is_dir()
+    assert not (tmp_path / "cache" / "tape" / "stability.tar.gz").exists()
+    monkeypatch.setattr(tape, "TAPE_URL", "http://127.0.0.1:9/unreachable/{task}.tar.gz")
+    assert len(tape.load("stability").train) == 400  # second load: from the cache, no network
+
+
+def test_unreachable_download_says_how_to_go_offline(tmp_path, monkeypatch):
+    monkeypatch.setattr(tape, "TAPE_URL", "http://127.0.0.1:9/{task}.tar.gz")
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(Exception, match="cannot download .*ZOO_DATA_DIR"):
+        tape.load("fluorescence")
+    assert not list((tmp_path / "cache").rglob("*.part"))

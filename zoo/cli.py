@@ -1,0 +1,208 @@
+"""The ``zoo`` command. Heavy modules (torch, mlflow, pandas) are imported inside commands only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from zoo import ZooError, __version__
+
+EXIT_JOB_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _parse_option(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from zoo.plugins import discover
+
+    registry = discover()
+    console = _console()
+    for info in registry.broken:
+        console.print(f"[yellow]warning:[/] {info.error}", markup=True, highlight=False)
+    if not (args.all or args.model or args.task):
+        raise ZooError("say what to run: --all, or --model and/or --task. See `zoo eval --help`.")
+    models = args.model or sorted(registry.models)
+    tasks = args.task or sorted(registry.tasks)
+    from zoo.runner import Runner, plan
+
+    jobs = plan(registry, models, tasks, seeds=args.seeds, profile=args.profile, clip=args.clip,
+                options=dict(args.option))
+    from zoo.progress import Reporter
+    from zoo.tracking import Tracker
+
+    tracker = Tracker()  # fails here, before any compute, if the store is unreachable
+    console.print(f"{len(jobs)} jobs ({len(models)} models x {len(tasks)} tasks); tracking to {tracker.uri}",
+                  highlight=False)
+    invocation = {"models": ",".join(models), "tasks": ",".join(tasks), "seeds": args.seeds,
+                  "profile": args.profile, "clip": args.clip, "force": args.force,
+                  "data_dir": args.data_dir or "(download)"}
+    with Reporter() as reporter:
+        runner = Runner(registry, tracker, data_dir=args.data_dir, force=args.force, progress=reporter)
+        outcomes = runner.run(jobs, invocation)
+    _print_summary(console, outcomes)
+    return EXIT_JOB_FAILED if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _print_summary(console, outcomes) -> None:
+    from rich.table import Table
+
+    table = Table(title="zoo eval summary")
+    for col in ("job", "status", "test spearman", "valid spearman", "fit s", "note"):
+        table.add_column(col)
+    colours = {"ok": "green", "failed": "red", "unavailable": "yellow", "skipped": "dim"}
+    for o in outcomes:
+        m = o.metrics
+        table.add_row(o.job.name, f"[{colours[o.status]}]{o.status}[/]",
+                      f"{m['test_spearman']:.3f}" if m else "", f"{m['valid_spearman']:.3f}" if m else "",
+                      f"{m['fit_seconds']:.1f}" if m else "", o.message[:200])
+    console.print(table)
+    counts = {s: sum(o.status == s for o in outcomes) for s in colours}
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n), highlight=False)
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from zoo.plugins import discover
+
+    registry = discover()
+    console = _console()
+    table = Table(title="plugins")
+    for col in ("plugin", "version", "models", "tasks", "status"):
+        table.add_column(col)
+    for info in sorted(registry.plugins.values(), key=lambda p: p.name):
+        status = "[green]ok[/]" if info.error is None else f"[red]broken[/]: {info.error}"
+        table.add_row(info.name, info.version, ", ".join(info.models), ", ".join(info.tasks), status)
+    console.print(table)
+    models = Table(title="models")
+    for col in ("model", "pretrained", "plugin", "description"):
+        models.add_column(col)
+    for entry in sorted(registry.models.values(), key=lambda e: e.name):
+        models.add_row(entry.name, "yes" if entry.pretrained else "no", entry.plugin, entry.description)
+    console.print(models)
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from zoo.plugins import discover
+
+    table = Table(title="tasks")
+    for col in ("task", "plugin", "source", "description"):
+        table.add_column(col)
+    for entry in sorted(discover().tasks.values(), key=lambda e: e.name):
+        table.add_row(entry.name, entry.plugin, str(entry.meta.get("source", "")), entry.description)
+    _console().print(table)
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from zoo import leaderboard
+    from zoo.tracking import Tracker
+
+    runs = Tracker().job_runs()
+    ref_path = args.reference or leaderboard.default_reference_path(args.data_dir)
+    text = leaderboard.render(runs, leaderboard.read_reference(ref_path), reference_path=ref_path and str(ref_path))
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        leaderboard.write_atomic(args.output, text)
+        print(f"wrote {args.output} from {len(runs)} runs")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import subprocess
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    print(f"MLflow UI for {uri}\nruns table: http://{args.host}:{args.port}/#/experiments (open 'protein-zoo', "
+          f"then its Runs tab)\nCtrl-C to stop.", flush=True)
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host,
+           "--port", str(args.port)]
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zoo", description="protein-zoo: is pretraining necessary for protein fitness-landscape prediction?",
+        epilog="Environment: ZOO_DATA_DIR (local data), ZOO_LOAD_PLUGINS (which plugins load), "
+               "ZOO_CACHE_DIR (downloads), MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).")
+    parser.add_argument("--version", action="version", version=f"protein-zoo {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument("--data-dir", default=os.environ.get("ZOO_DATA_DIR"),
+                          help="folder holding <task>/ data (default: $ZOO_DATA_DIR; unset: download TAPE's data)")
+
+    p = sub.add_parser("eval", parents=[data_dir], help="train and test models on tasks, tracked in MLflow",
+                       description="Run every (model, task, seed) job; finished jobs are skipped unless --force.")
+    p.add_argument("--all", action="store_true", help="every installed model on every installed task")
+    p.add_argument("--model", action="append", metavar="M", help="a model to run (repeatable; default: all)")
+    p.add_argument("--task", action="append", metavar="T", help="a task to run on (repeatable; default: all)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per trainable model (default 3; "
+                   "deterministic models run once)")
+    p.add_argument("--profile", default="default", help="'default' (CPU-sized) or 'paper' (the paper's recipe)")
+    clip = p.add_mutually_exclusive_group()
+    clip.add_argument("--clip", dest="clip", action="store_true", default=None,
+                      help="clip test predictions to the training-label range (default: on for --profile paper)")
+    clip.add_argument("--no-clip", dest="clip", action="store_false", help="never clip predictions")
+    p.add_argument("-o", "--option", action="append", type=_parse_option, default=[], metavar="KEY=VALUE",
+                   help="a model option, e.g. -o alpha=0.5 or -o filters=512 (JSON values)")
+    p.add_argument("--force", action="store_true", help="rerun jobs that already finished")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("plugins", help="list plugins, their models and their status",
+                       description="List installed plugins (broken ones with their error) and their models.")
+    p.set_defaults(func=cmd_plugins)
+    p = sub.add_parser("tasks", help="list tasks", description="List installed tasks.")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("leaderboard", parents=[data_dir], help="write the markdown leaderboard from MLflow",
+                       description="Read every job run from MLflow and write the markdown leaderboard.")
+    p.add_argument("--output", default="leaderboard/README.md", help="file to write, or - for stdout "
+                   "(default leaderboard/README.md)")
+    p.add_argument("--reference", default=None, help="published_results.csv to show as reference rows "
+                   "(default: $ZOO_REFERENCE, else <data-dir>/../reference/published_results.csv)")
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("ui", help="start the MLflow UI on this machine against the same store",
+                       description="Start `mlflow ui` against MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ZooError as exc:
+        print(f"zoo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

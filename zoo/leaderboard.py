@@ -1,0 +1,157 @@
+"""MLflow runs -> the markdown leaderboard. It reads tracking only; no number is typed in."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+
+def md(text: Any) -> str:
+    """Escape a plugin-supplied string for a markdown table cell."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def latest_per_job(runs: Iterable[dict]) -> list[dict]:
+    """One run per job key: the newest successful one, else the newest attempt.
+
+    A job rerun with --force leaves two runs; counting both would double a seed.
+    """
+    best: dict[str, dict] = {}
+    for run in runs:
+        key = run.get("tags.job_key") or run["run_id"]
+        rank = (run.get("tags.outcome") == "ok", run.get("start_time") or 0)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, run)
+    return [run for _, run in best.values()]
+
+
+def _mean_sd(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
+
+
+def summarise(runs: list[dict]) -> dict[str, list[dict]]:
+    """Rows per task, one per (model, profile, clip), best test Spearman first; failed models included."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in latest_per_job(runs):
+        key = (run.get("tags.task"), run.get("tags.model"), run.get("tags.profile"),
+               run.get("params.clip_predictions"))
+        groups.setdefault(key, []).append(run)
+    tables: dict[str, list[dict]] = {}
+    for (task, model, profile, clip), group in groups.items():
+        ok = [r for r in group if r.get("tags.outcome") == "ok"]
+        row = {"model": model, "pretrained": group[0].get("tags.pretrained") == "true", "profile": profile,
+               "clip": clip == "True", "seeds": len(ok), "plugin": group[0].get("tags.plugin"),
+               "notes": group[0].get("tags.data_notes") or ""}
+        if ok:
+            spearman = [r["metrics.test_spearman"] for r in ok]
+            row.update(status="ok", score=float(np.mean(spearman)), spearman=_mean_sd(spearman),
+                       pearson=f"{np.mean([r['metrics.test_pearson'] for r in ok]):.3f}",
+                       mse=f"{np.mean([r['metrics.test_mse'] for r in ok]):.3f}",
+                       fit=f"{np.mean([r['metrics.fit_seconds'] for r in ok]):.1f}")
+        else:
+            last = max(group, key=lambda r: r.get("start_time") or 0)
+            row.update(status=last.get("tags.outcome") or "incomplete", score=-np.inf,
+                       message=last.get("tags.message") or "the run did not finish")
+        tables.setdefault(task, []).append(row)
+    for rows in tables.values():
+        rows.sort(key=lambda r: (-r["score"], r["model"], r["profile"]))
+    return dict(sorted(tables.items()))
+
+
+def verdict(task: str, rows: list[dict]) -> str:
+    ok = [r for r in rows if r["status"] == "ok"]
+    pre = [r for r in ok if r["pretrained"]]
+    sup = [r for r in ok if not r["pretrained"]]
+    if not sup and not pre:
+        return f"**{task}:** no model has finished on this task yet."
+    if not pre:
+        missing = sorted({r["model"] for r in rows if r["pretrained"]})
+        why = f" ({', '.join(missing)} did not finish)" if missing else ""
+        return (f"**{task}:** no pretrained model has finished here yet{why}, so this board cannot say whether "
+                f"pretraining helps. Best supervised: {md(sup[0]['model'])} at {sup[0]['score']:.3f}.")
+    if not sup:
+        return f"**{task}:** no supervised model has finished; best pretrained: {md(pre[0]['model'])} at {pre[0]['score']:.3f}."
+    diff = pre[0]["score"] - sup[0]["score"]
+    word = "helped" if diff > 0 else "did not help"
+    return (f"**{task}:** pretraining {word}: best pretrained {md(pre[0]['model'])} {pre[0]['score']:.3f} vs "
+            f"best supervised {md(sup[0]['model'])} {sup[0]['score']:.3f} (difference {diff:+.3f} test Spearman).")
+
+
+def read_reference(path: str | Path | None) -> list[dict]:
+    if not path or not Path(path).exists():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def default_reference_path(data_dir: str | None) -> Path | None:
+    if os.environ.get("ZOO_REFERENCE"):
+        return Path(os.environ["ZOO_REFERENCE"])
+    if data_dir:
+        candidate = Path(data_dir).resolve().parent / "reference" / "published_results.csv"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def render(runs: list[dict], reference: list[dict] | None = None, *, reference_path: str | None = None) -> str:
+    tables = summarise(runs)
+    finished = [r for r in latest_per_job(runs) if r.get("tags.outcome") == "ok"]
+    machines = sorted({r.get("tags.machine", "unknown") for r in finished})
+    commits = sorted({r.get("tags.git_commit", "unknown")[:10] for r in finished})
+    out = ["# protein-zoo leaderboard", "",
+           "Is pretraining necessary for protein fitness-landscape prediction? Test-set Spearman, from the "
+           "runs recorded in MLflow. Generated by `zoo leaderboard`; do not edit by hand.", "",
+           f"- Generated: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+           f"- Machine(s): {'; '.join(md(m) for m in machines) or 'none'}",
+           f"- Code commit(s): {', '.join(commits) or 'none'}",
+           "- Mean ± sd over seeds; `clip` = test predictions clipped to the training-label range "
+           "(the paper's practice, on in the `paper` profile).", ""]
+    if not tables:
+        out += ["No runs recorded yet. Run `zoo eval --all`, then `zoo leaderboard`.", ""]
+    out += ["## Verdicts", ""] + [f"- {verdict(task, rows)}" for task, rows in tables.items()] + [""]
+    for task, rows in tables.items():
+        out += [f"## {task}", "",
+                "| model | pretrained | test Spearman | Pearson | MSE | seeds | profile | clip | fit s |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            pre = "yes" if r["pretrained"] else "no"
+            clip = "yes" if r["clip"] else "no"
+            if r["status"] == "ok":
+                out.append(f"| {md(r['model'])} | {pre} | {r['spearman']} | {r['pearson']} | {r['mse']} | "
+                           f"{r['seeds']} | {md(r['profile'])} | {clip} | {r['fit']} |")
+            else:
+                out.append(f"| {md(r['model'])} | {pre} | not run: {md(r['status'])}, {md(r['message'][:160])} "
+                           f"| – | – | 0 | {md(r['profile'])} | {clip} | – |")
+        notes = sorted({r["notes"] for r in rows if r["notes"]})
+        if notes:
+            out += ["", f"Data notes: {md('; '.join(notes))}."]
+        out.append("")
+    if reference:
+        out += ["## Published reference numbers (not run here)", "",
+                f"Copied from `{md(reference_path or 'published_results.csv')}` with their sources, for "
+                f"comparison only; they are not MLflow runs of this zoo.", "",
+                "| task | model | pretrained | test Spearman | source |", "|---|---|---|---|---|"]
+        for r in sorted(reference, key=lambda r: (r["task"], -float(r["spearman"]))):
+            out.append(f"| {md(r['task'])} | {md(r['model'])} | {md(r['pretrained'])} | {md(r['spearman'])} | "
+                       f"{md(r['source'])} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it in, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,199 @@
+"""Plugin discovery and the registry of models and tasks.
+
+Entry points in the ``protein_zoo`` group are loaded one by one, so a broken
+plugin is reported and skipped instead of stopping the others (pluggy's own
+``load_setuptools_entrypoints`` aborts on the first failure). ``ZOO_LOAD_PLUGINS``
+(comma-separated entry-point names; empty means none) selects which load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Callable, Iterable
+
+import pluggy
+
+from zoo import PROJECT, ZooError, hookspecs
+
+GROUP = PROJECT
+ENV_SELECT = "ZOO_LOAD_PLUGINS"
+HOOKS = ("register_models", "register_tasks")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered model or task: who registered it and how to build it."""
+
+    kind: str  # "model" or "task"
+    name: str
+    factory: Callable[..., Any]
+    plugin: str
+    version: str
+    description: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pretrained(self) -> bool:
+        return bool(self.meta.get("pretrained", False))
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str
+    models: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.error is None else "broken"
+
+
+class UnknownName(ZooError):
+    pass
+
+
+def did_you_mean(kind: str, name: str, known: Iterable[str]) -> UnknownName:
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return UnknownName(
+        f"Unknown {kind} {name!r}.{hint} Known {kind}s: {', '.join(known) or '(none)'}. "
+        f"Run `zoo plugins` to see what is installed."
+    )
+
+
+@dataclass
+class Registry:
+    models: dict[str, Entry] = field(default_factory=dict)
+    tasks: dict[str, Entry] = field(default_factory=dict)
+    plugins: dict[str, PluginInfo] = field(default_factory=dict)
+
+    def model(self, name: str) -> Entry:
+        if name not in self.models:
+            raise did_you_mean("model", name, self.models)
+        return self.models[name]
+
+    def task(self, name: str) -> Entry:
+        if name not in self.tasks:
+            raise did_you_mean("task", name, self.tasks)
+        return self.tasks[name]
+
+    @property
+    def broken(self) -> list[PluginInfo]:
+        return [p for p in self.plugins.values() if p.error]
+
+
+def _selected() -> set[str] | None:
+    raw = os.environ.get(ENV_SELECT)
+    if raw is None:
+        return None
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def discover() -> Registry:
+    """Load every installed plugin (or those ``ZOO_LOAD_PLUGINS`` names)."""
+    eps = sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
+    wanted = _selected()
+    objects: list[tuple[str, str, object | Exception]] = []
+    for ep in eps:
+        if wanted is not None and ep.name not in wanted:
+            continue
+        version = ep.dist.version if ep.dist else "unknown"
+        try:
+            objects.append((ep.name, version, ep.load()))
+        except Exception as exc:  # any import failure is the plugin's, not ours
+            objects.append((ep.name, version, exc))
+    registry = build(objects)
+    for name in sorted((wanted or set()) - {ep.name for ep in eps}):
+        registry.plugins[name] = PluginInfo(
+            name, "-", error=str(did_you_mean("plugin", name, [ep.name for ep in eps]))
+            + f" (named in {ENV_SELECT})"
+        )
+    return registry
+
+
+def build(plugins: Iterable[tuple[str, str, object | Exception]]) -> Registry:
+    """Register plugin objects (modules or instances with hookimpls) and collect entries.
+
+    Each item is ``(name, version, obj)``; ``obj`` may be the exception its
+    import raised, which is recorded as a broken plugin.
+    """
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    registry = Registry()
+    plugins = list(plugins)
+    order = {name: i for i, (name, _, _) in enumerate(plugins)}
+    for name, version, obj in plugins:
+        info = registry.plugins[name] = PluginInfo(name, version)
+        if isinstance(obj, Exception):
+            info.error = (
+                f"Error importing plugin {name!r}: {type(obj).__name__}: {obj}. "
+                f"Fix or uninstall it, or leave it out with {ENV_SELECT}."
+            )
+            continue
+        try:
+            pm.register(obj, name=name)
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if pm.is_registered(obj):
+                pm.unregister(obj)
+            info.error = f"Plugin {name!r} is invalid: {_explain(exc)}"
+    for hook in HOOKS:
+        kind = "model" if hook == "register_models" else "task"
+        impls = getattr(pm.hook, hook).get_hookimpls()
+        # pluggy calls last-registered first; we call in load order, so the first plugin keeps a name
+        for impl in sorted(impls, key=lambda i: order[i.plugin_name]):
+            info = registry.plugins[impl.plugin_name]
+            register = _register_callback(registry, info, kind)
+            try:
+                impl.function(**{arg: register for arg in impl.argnames})
+            except Exception as exc:
+                info.error = (
+                    f"Plugin {info.name!r} raised in {hook}: {type(exc).__name__}: {exc}. "
+                    f"Its {kind}s were not loaded; fix the plugin or leave it out with {ENV_SELECT}."
+                )
+                _drop(registry, info)
+    return registry
+
+
+def _explain(exc: pluggy.PluginValidationError) -> str:
+    text = str(exc)
+    for word in text.replace("'", " ").split():
+        if word.startswith("register") and word not in HOOKS:
+            close = difflib.get_close_matches(word, HOOKS, n=1)
+            if close:
+                return f"unknown hook {word!r}; did you mean {close[0]!r}? ({text})"
+    return text
+
+
+def _drop(registry: Registry, info: PluginInfo) -> None:
+    for name in info.models:
+        registry.models.pop(name, None)
+    for name in info.tasks:
+        registry.tasks.pop(name, None)
+    info.models, info.tasks = [], []
+
+
+def _register_callback(registry: Registry, info: PluginInfo, kind: str) -> Callable[..., None]:
+    table = registry.models if kind == "model" else registry.tasks
+
+    def register(name: str, factory: Callable[..., Any], *, description: str = "", **meta: Any) -> None:
+        if not isinstance(name, str) or not name or not callable(factory):
+            raise ZooError(f"register() needs a non-empty name and a callable factory, got {name!r}, {factory!r}")
+        if name in table:
+            other = table[name].plugin
+            raise ZooError(
+                f"{kind} {name!r} is registered twice: by plugin {other!r} and by plugin {info.name!r}. "
+                f"Rename one of them or uninstall one plugin."
+            )
+        if kind == "model" and "pretrained" not in meta:
+            raise ZooError(f"model {name!r} must say whether it is pretrained: register(..., pretrained=True/False)")
+        table[name] = Entry(kind, name, factory, info.name, info.version, description, dict(meta))
+        (info.models if kind == "model" else info.tasks).append(name)
+
+    return register

@@ -1,0 +1,35 @@
+"""Rich progress bars with an ETA: one for the jobs, one for the steps of the current job."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
+
+class Reporter:
+    def __init__(self, console: Console | None = None):
+        self._progress = Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                  console=console or Console(stderr=True))
+        self._jobs = self._progress.add_task("jobs", total=None)
+        self._steps = self._progress.add_task("", total=None, visible=False)
+
+    def __enter__(self) -> "Reporter":
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def start_job(self, name: str, index: int, total: int) -> None:
+        self._progress.update(self._jobs, completed=index, total=total, description=f"jobs (now {name})")
+        self._progress.reset(self._steps, total=None, description=f"  {name} steps", visible=True)
+
+    def step(self, done: int, total: int) -> None:
+        """Plugins call this (as ``progress(done, total)``) while they train."""
+        self._progress.update(self._steps, completed=done, total=total)
+
+    def finish(self, total: int) -> None:
+        self._progress.update(self._jobs, completed=total, total=total, description="jobs")
+        self._progress.update(self._steps, visible=False)
