@@ -92,9 +92,10 @@ class _LookupMax(torch.autograd.Function):
         batch, channels = where.shape
         # rows[b, where[b, c], k] for every (b, c, k): the table rows that produced each max
         hit = torch.gather(rows, 1, where[:, :, None].expand(batch, channels, rows.shape[2]))
-        column = torch.arange(channels, device=grad.device)[None, :, None].expand_as(hit)
+        flat = hit * channels + torch.arange(channels, device=grad.device)[None, :, None]
         grad_table = torch.zeros(ctx.table_shape, dtype=grad.dtype, device=grad.device)
-        grad_table.index_put_((hit, column), grad[:, :, None].expand_as(hit), accumulate=True)
+        # index_add_ accumulates in a fixed order on CPU, so a seed gives bit-identical training
+        grad_table.view(-1).index_add_(0, flat.reshape(-1), grad[:, :, None].expand_as(hit).reshape(-1))
         return None, None, grad_table
 
 

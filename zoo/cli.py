@@ -17,7 +17,8 @@ EXIT_USAGE = 2
 def _console():
     from rich.console import Console
 
-    return Console()
+    # logs and pipes get wide lines rather than error messages folded into 80 columns
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 
 def _parse_option(text: str) -> tuple[str, Any]:
@@ -65,7 +66,8 @@ def _print_summary(console, outcomes) -> None:
     from rich.table import Table
 
     table = Table(title="zoo eval summary")
-    for col in ("job", "status", "test spearman", "valid spearman", "fit s", "note"):
+    table.add_column("job", no_wrap=True)
+    for col in ("status", "test spearman", "valid spearman", "fit s", "note"):
         table.add_column(col)
     colours = {"ok": "green", "failed": "red", "unavailable": "yellow", "skipped": "dim"}
     for o in outcomes:

@@ -34,10 +34,10 @@ class Job:
     def name(self) -> str:
         return f"{self.model}/{self.task}/seed{self.seed}"
 
-    @property
-    def key(self) -> str:
-        """Identity for resume: the same key means the same result."""
-        blob = json.dumps([self.model, self.task, self.seed, self.profile, self.clip, self.options], default=str)
+    def key(self, data_fingerprint: str) -> str:
+        """Identity for resume: same configuration on the same data files means the same result."""
+        blob = json.dumps([self.model, self.task, self.seed, self.profile, self.clip, self.options,
+                           data_fingerprint], default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -116,10 +116,11 @@ class Runner:
         for i, job in enumerate(jobs):
             if self.progress:
                 self.progress.start_job(job.name, i, len(jobs))
-            if job.key in done:
+            key = job.key(self.data_fingerprint(job.task))
+            if key in done:
                 outcomes.append(Outcome(job, "skipped", message="already finished (use --force to rerun)"))
                 continue
-            outcomes.append(self.run_one(job, parent))
+            outcomes.append(self.run_one(job, key, parent))
         if self.progress:
             self.progress.finish(len(jobs))
         failed = sum(o.status == "failed" for o in outcomes)
@@ -127,11 +128,18 @@ class Runner:
         self.tracker.end_run(parent, "FAILED" if failed else "FINISHED")
         return outcomes
 
-    def run_one(self, job: Job, parent: str | None = None) -> Outcome:
+    def data_fingerprint(self, task: str) -> str:
+        try:
+            files = self.task_data(task).files
+        except Exception:  # reported by the job itself when it runs
+            return "unreadable"
+        return hashlib.sha256(",".join(sorted(files.values())).encode()).hexdigest()
+
+    def run_one(self, job: Job, key: str, parent: str | None = None) -> Outcome:
         entry = self.registry.model(job.model)
         tags = {"kind": "job", "model": job.model, "task": job.task, "seed": str(job.seed),
                 "profile": job.profile, "plugin": entry.plugin, "plugin_version": entry.version,
-                "pretrained": str(entry.pretrained).lower(), "job_key": job.key,
+                "pretrained": str(entry.pretrained).lower(), "job_key": key,
                 "git_commit": provenance.git_commit(), "machine": provenance.machine()}
         options = {**entry.meta.get("options", {}), **dict(job.options)}
         params = {"seed": job.seed, "profile": job.profile, "clip_predictions": job.clip,

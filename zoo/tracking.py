@@ -24,6 +24,8 @@ class Tracker:
         from mlflow.tracking import MlflowClient
 
         self.uri = uri or mlflow.get_tracking_uri()  # MLFLOW_TRACKING_URI, else sqlite:///mlflow.db
+        if self.uri.startswith(("http://", "https://")):
+            probe_server(self.uri)
         self.client = MlflowClient(self.uri)
         try:
             found = self.client.get_experiment_by_name(experiment)
@@ -90,3 +92,20 @@ class Tracker:
             token = page.token
             if not token:
                 return rows
+
+
+def probe_server(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast, before any compute, when a tracking server does not answer.
+
+    MLflow's own client retries with back-off for minutes before it gives up.
+    """
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ZooError(f"cannot reach the MLflow tracking server at {uri} ({reason}). Fix: start it "
+                       f"(mlflow server --host 127.0.0.1 ...), correct MLFLOW_TRACKING_URI, or unset it to "
+                       f"track into sqlite:///mlflow.db here. Nothing was computed.") from exc

@@ -1,0 +1,91 @@
+"""The built-in models on real data subsets, and the CNN's fast first layer against nn.Conv1d."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from zoo.metrics import regression_metrics
+from zoo_plugins import cnn, linear, onehot
+from zoo_plugins.cnn_net import CNN
+from zoo_tasks import tape
+
+
+@pytest.fixture(scope="module")
+def fluorescence(subset_dir):
+    return tape.load("fluorescence", data_dir=str(subset_dir))
+
+
+def test_onehot_tokens_pad_and_reject():
+    tok = onehot.tokens(["AC", "Y"])
+    assert tok.tolist() == [[0, 1], [19, onehot.PAD]]
+    assert onehot.flat_onehot(["AC"], 3).reshape(3, onehot.VOCAB).sum(axis=1).tolist() == [1, 1, 1]
+    with pytest.raises(ValueError, match="'B'"):
+        onehot.tokens(["ABC"])
+
+
+def test_linear_learns_fluorescence(fluorescence):
+    model = linear.make_ridge(task="fluorescence", seed=0, profile="default", options={"alpha": 1.0})
+    with pytest.raises(RuntimeError, match="fit"):
+        model.predict(["ACD"])
+    model.fit(fluorescence.train, fluorescence.valid)
+    pred = model.predict(fluorescence.test.sequences)
+    assert pred.shape == (150,) and pred.dtype == np.float64
+    # 400 training variants already rank the 4+-mutation test set well above chance
+    assert regression_metrics(fluorescence.test.targets, pred)["spearman"] > 0.3
+    assert model.predict(["SKGEE"]).shape == (1,)  # shorter than training: padded
+
+
+def test_cnn_trains_and_is_deterministic_under_a_seed(fluorescence):
+    options = {"filters": 64, "epochs": 8, "batch_size": 32, "lr": [3e-3, 3e-3]}
+    preds = []
+    for _ in range(2):
+        model = cnn.make_cnn(task="fluorescence", seed=7, profile="default", options=options)
+        model.fit(fluorescence.train, fluorescence.valid)
+        preds.append(model.predict(fluorescence.test.sequences))
+    assert np.array_equal(preds[0], preds[1])
+    assert np.isfinite(preds[0]).all()
+    assert model.params["filters"] == 64 and 1 <= model.params["best_epoch"] <= 8
+    assert regression_metrics(fluorescence.test.targets, preds[0])["spearman"] > 0.2
+    other = cnn.make_cnn(task="fluorescence", seed=8, profile="default", options=options)
+    other.fit(fluorescence.train, fluorescence.valid)
+    assert not np.array_equal(other.predict(fluorescence.test.sequences), preds[0])
+
+
+def test_cnn_prediction_does_not_depend_on_batch_padding(fluorescence):
+    model = cnn.make_cnn(task="stability", seed=0, profile="default", options={"filters": 16, "epochs": 1})
+    model.fit(fluorescence.train, fluorescence.valid)
+    seqs = fluorescence.test.sequences[:3]
+    together = model.predict(seqs + ["ACDEFGHIK" * 40])  # one long neighbour pads the batch
+    alone = np.array([model.predict([s])[0] for s in seqs])
+    assert np.allclose(together[:3], alone, atol=1e-5)
+
+
+def test_paper_recipes_are_the_papers():
+    assert cnn.recipe("fluorescence", "paper", {})["filters"] == 1024
+    stab = cnn.recipe("stability", "paper", {})
+    assert (stab["layers"], stab["batch_size"], stab["epochs"], stab["lr"]) == (3, 16, 5, (5e-4, 5e-5))
+    assert stab["select_on_valid"] is False
+    assert cnn.recipe("stability", "default", {"dilations": [1, 2, 1]})["dilations"] == [1, 2, 1]
+
+
+@pytest.mark.parametrize("layers, dilation", [(1, 1), (1, 2), (3, 1)])
+def test_embedding_first_layer_equals_conv1d(layers, dilation):
+    torch.manual_seed(0)
+    fast = CNN(layers, 12, 5, [dilation] * layers, first="embedding")
+    slow = CNN(layers, 12, 5, [dilation] * layers, first="conv1d")
+    fast.first.load_conv1d(slow.first)
+    for a, b in zip(list(fast.rest.parameters()) + list(fast.head.parameters()),
+                    list(slow.rest.parameters()) + list(slow.head.parameters())):
+        a.data.copy_(b.data)
+    lengths = torch.tensor([40, 33, 12, 7])
+    tok = torch.randint(0, 20, (4, 40))
+    tok[torch.arange(40)[None, :] >= lengths[:, None]] = onehot.PAD
+    out_fast, out_slow = fast(tok, lengths), slow(tok, lengths)
+    assert torch.allclose(out_fast, out_slow, atol=1e-5)
+    out_fast.sum().backward()
+    out_slow.sum().backward()
+    grad_slow = slow.first.weight.grad.permute(2, 1, 0).reshape(-1, 12)
+    assert torch.allclose(fast.first.table.weight.grad, grad_slow, atol=1e-5)
+    assert torch.allclose(fast.first.bias.grad, slow.first.bias.grad, atol=1e-5)

@@ -1,0 +1,186 @@
+"""Jobs end to end on real data subsets: MLflow logging, resume, failures, the CLI and the leaderboard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import zoo_plugins.cnn as cnn_plugin
+import zoo_plugins.linear as linear_plugin
+import zoo_tasks.tape as tape_plugin
+from zoo import ZooError, hookimpl, leaderboard
+from zoo.cli import main
+from zoo.plugins import build
+from zoo.runner import Runner, plan
+from zoo.tracking import Tracker
+
+TINY_CNN = {"filters": 16, "epochs": 2, "batch_size": 64}
+
+
+class Broken:
+    """Models that misbehave the ways a plugin author's model can."""
+
+    class NaNs:
+        def fit(self, train, valid):
+            pass
+
+        def predict(self, sequences):
+            return np.full(len(sequences), np.nan)
+
+    class WrongShape(NaNs):
+        def predict(self, sequences):
+            return np.zeros((len(sequences), 2))
+
+    class Raises(NaNs):
+        def fit(self, train, valid):
+            raise RuntimeError("CUDA out of memory (pretend)")
+
+    @hookimpl
+    def register_models(self, register):
+        register("nan-model", lambda **kw: Broken.NaNs(), pretrained=True, deterministic=True)
+        register("shape-model", lambda **kw: Broken.WrongShape(), pretrained=False, deterministic=True)
+        register("raising-model", lambda **kw: Broken.Raises(), pretrained=False, deterministic=True)
+        register("not-a-model", lambda **kw: object(), pretrained=False, deterministic=True)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return build([("linear", "0.1.0", linear_plugin), ("cnn", "0.1.0", cnn_plugin),
+                  ("tape-tasks", "0.1.0", tape_plugin), ("broken", "9.9", Broken())])
+
+
+@pytest.fixture(scope="module")
+def evaluated(registry, subset_dir, mlflow_uri):
+    """One real evaluation: linear and a tiny CNN (2 seeds) on both tasks, plus the broken models."""
+    tracker = Tracker(experiment="runner-tests")
+    jobs = plan(registry, ["linear", "cnn"], ["fluorescence", "stability"], seeds=2, options=TINY_CNN)
+    jobs += plan(registry, ["nan-model", "shape-model", "raising-model", "not-a-model"], ["stability"])
+    outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {"test": True})
+    return tracker, jobs, outcomes
+
+
+def test_plan_runs_deterministic_models_once(registry):
+    jobs = plan(registry, ["linear", "cnn"], ["stability"], seeds=3)
+    assert [j.name for j in jobs] == ["linear/stability/seed0", "cnn/stability/seed0", "cnn/stability/seed1",
+                                      "cnn/stability/seed2"]
+    assert all(not j.clip for j in jobs)
+    assert all(j.clip for j in plan(registry, ["linear"], ["stability"], profile="paper"))
+    with pytest.raises(ZooError, match="Unknown option 'filtres'.*Did you mean 'filters'"):
+        plan(registry, ["cnn"], ["stability"], options={"filtres": 3})
+
+
+def test_jobs_are_logged_to_mlflow(evaluated):
+    tracker, jobs, outcomes = evaluated
+    ok = [o for o in outcomes if o.status == "ok"]
+    assert len(ok) == 6  # linear x 2 tasks + cnn x 2 tasks x 2 seeds
+    runs = {r["tags.mlflow.runName"]: r for r in tracker.job_runs()}
+    run = runs["cnn/stability/seed1"]
+    assert run["status"] == "FINISHED"
+    for tag, value in {"model": "cnn", "task": "stability", "seed": "1", "profile": "default", "plugin": "cnn",
+                       "plugin_version": "0.1.0", "pretrained": "false", "outcome": "ok"}.items():
+        assert run[f"tags.{tag}"] == value
+    assert len(run["tags.git_commit"]) in (7, 40) or run["tags.git_commit"] == "unknown"
+    assert len(run["tags.data_sha256"]) == 64
+    assert "differ from TAPE's" in run["tags.data_notes"]
+    assert run["params.option.filters"] == "16" and run["params.hp.layers"] == "3"
+    assert run["params.clip_predictions"] == "False"
+    for metric in ("test_spearman", "test_pearson", "test_mse", "valid_spearman", "fit_seconds",
+                   "test_predict_seconds"):
+        assert np.isfinite(run[f"metrics.{metric}"])
+    parent = tracker.client.get_run(run["tags.mlflow.parentRunId"])
+    assert parent.data.tags["kind"] == "invocation" and parent.info.status == "FAILED"  # broken jobs failed
+    local = tracker.client.download_artifacts(run["run_id"], "test_predictions.csv")
+    frame = pd.read_csv(local)
+    assert list(frame.columns) == ["sequence", "target", "prediction"] and len(frame) == 150
+
+
+def test_bad_models_fail_alone_with_their_plugin_named(evaluated):
+    _, _, outcomes = evaluated
+    by_model = {o.job.model: o for o in outcomes if o.job.task == "stability" and o.job.seed == 0}
+    assert by_model["linear"].status == "ok"
+    assert by_model["nan-model"].status == "failed"
+    assert "'nan-model' (plugin 'broken') predict() returned 100 NaN or infinite values" in by_model["nan-model"].message
+    assert "returned shape (100, 2) for 100 sequences; expected (100,)" in by_model["shape-model"].message
+    assert by_model["raising-model"].message == "RuntimeError: CUDA out of memory (pretend)"
+    assert "the factory returned object, which has no fit(train, valid)" in by_model["not-a-model"].message
+
+
+def test_rerun_resumes_and_force_reruns(evaluated, registry, subset_dir):
+    tracker, jobs, _ = evaluated
+    again = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
+    status = {o.job.name: o.status for o in again}
+    assert status["cnn/fluorescence/seed1"] == "skipped" and status["linear/stability/seed0"] == "skipped"
+    assert status["nan-model/stability/seed0"] == "failed"  # failures are retried
+    linear_job = [j for j in jobs if j.model == "linear" and j.task == "stability"]
+    forced = Runner(registry, tracker, data_dir=str(subset_dir), force=True).run(linear_job, {})
+    assert [o.status for o in forced] == ["ok"]
+    runs = tracker.job_runs()
+    linear_runs = [r for r in runs if r["tags.mlflow.runName"] == "linear/stability/seed0"]
+    assert len(linear_runs) == 2
+    assert len([r for r in leaderboard.latest_per_job(runs) if r["tags.model"] == "linear"
+                and r["tags.task"] == "stability"]) == 1
+
+
+def test_leaderboard_from_mlflow_runs(evaluated, data_dir):
+    tracker, _, _ = evaluated
+    reference = leaderboard.read_reference(data_dir.parent / "reference" / "published_results.csv")
+    text = leaderboard.render(tracker.job_runs(), reference, reference_path="published_results.csv")
+    assert "## fluorescence" in text and "## stability" in text
+    stability = text.split("## stability")[1].split("##")[0]
+    cnn_row = next(line for line in stability.splitlines() if line.startswith("| cnn |"))
+    assert " ± " in cnn_row and "| 2 | default | no |" in cnn_row  # two seeds, mean ± sd
+    assert "| nan-model | yes | not run: failed" in stability
+    # the broken pretrained model never finished, so no verdict on pretraining may be claimed
+    assert "**stability:** no pretrained model has finished here yet (nan-model did not finish)" in text
+    assert "## Published reference numbers (not run here)" in text
+    assert "| stability | CNN ensemble of 3 | no | 0.79 | Shanehsazzadeh et al. 2020" in text
+    assert "differ from TAPE's" in text  # subset data is flagged on the board
+
+
+def test_leaderboard_verdict_and_escaping():
+    rows = [{"model": "pre|trained", "pretrained": True, "status": "ok", "score": 0.7},
+            {"model": "cnn", "pretrained": False, "status": "ok", "score": 0.75}]
+    text = leaderboard.verdict("stability", rows)
+    assert "pretraining did not help" in text and "pre\\|trained" in text and "-0.050" in text
+
+
+def test_write_atomic_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "board" / "README.md"
+    leaderboard.write_atomic(target, "first")
+    leaderboard.write_atomic(target, "second")
+    assert target.read_text() == "second"
+    assert [p.name for p in target.parent.iterdir()] == ["README.md"]
+
+
+def test_cli_eval_and_leaderboard(subset_dir, mlflow_uri, tmp_path, capsys, data_dir):
+    args = ["eval", "--model", "linear", "--task", "stability", "--data-dir", str(subset_dir)]
+    assert main(args) == 0
+    assert "1 ok" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "1 skipped" in capsys.readouterr().out
+    out = tmp_path / "board.md"
+    assert main(["leaderboard", "--output", str(out), "--data-dir", str(data_dir)]) == 0
+    assert "| linear | no |" in out.read_text()
+    assert "Published reference numbers" in out.read_text()
+
+
+def test_cli_failures_give_nonzero_exit_and_keep_going(tmp_path, mlflow_uri, capsys):
+    assert main(["eval", "--model", "linear", "--data-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "2 failed" in out and "no data for task" in out
+
+
+def test_cli_usage_errors(capsys, mlflow_uri):
+    assert main(["eval", "--model", "lineer", "--task", "stability"]) == 2
+    assert "Did you mean 'linear'" in capsys.readouterr().err
+    assert main(["eval"]) == 2
+    assert "say what to run: --all" in capsys.readouterr().err
+
+
+def test_unreachable_tracking_server_fails_before_compute(monkeypatch, capsys, subset_dir):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    assert main(["eval", "--model", "linear", "--task", "stability", "--data-dir", str(subset_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the MLflow tracking server at http://127.0.0.1:9" in err
+    assert "Nothing was computed" in err
