@@ -1,0 +1,53 @@
+"""The docs must match the code: every hook with its exact signature, every CLI option."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from zoo import hookspecs
+from zoo.cli import build_parser
+from zoo.plugins import HOOKS
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def hook_functions():
+    return {name: fn for name, fn in vars(hookspecs).items()
+            if inspect.isfunction(fn) and hasattr(fn, "protein_zoo_spec")}
+
+
+def test_every_hook_is_known_to_the_host():
+    assert sorted(hook_functions()) == sorted(HOOKS)
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+def test_hook_documented_with_exact_signature(name):
+    text = (DOCS / "plugins.md").read_text()
+    fn = hook_functions()[name]
+    # annotations are strings under `from __future__ import annotations`; render them the same way
+    params = ", ".join(f"{p.name}: {p.annotation}" for p in inspect.signature(fn).parameters.values())
+    signature = f"def {name}({params}) -> {inspect.signature(fn).return_annotation}"
+    assert f"## {name}" in text
+    assert signature in text, f"docs/plugins.md lacks `{signature}`"
+
+
+def cli_options():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for command, subparser in sub.choices.items():
+        for action in subparser._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    yield command, flag
+
+
+@pytest.mark.parametrize("command, flag", sorted(set(cli_options())))
+def test_cli_option_documented(command, flag):
+    text = (DOCS / "cli.md").read_text()
+    section = re.split(r"^## ", text, flags=re.M)
+    body = next(s for s in section if s.startswith(f"zoo {command}"))
+    assert f"`{flag}" in body or f" {flag}" in body, f"docs/cli.md: zoo {command} does not document {flag}"
