@@ -135,9 +135,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
-    print(f"MLflow UI for {uri}\nruns table: http://{args.host}:{args.port}/#/experiments (open 'protein-zoo', "
-          f"then its Runs tab)\nCtrl-C to stop.", flush=True)
+    from zoo.tracking import Tracker
+
+    tracker = Tracker()
+    # MLflow 3 opens an experiment on its GenAI overview; the runs table is this page
+    print(f"MLflow UI for {tracker.uri}\nruns table: http://{args.host}:{args.port}/#/experiments/"
+          f"{tracker.experiment_id}/runs\nCtrl-C to stop.", flush=True)
+    uri = tracker.uri
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host,
            "--port", str(args.port)]
     try:
