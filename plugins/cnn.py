@@ -39,6 +39,7 @@ def recipe(task: str, profile: str, options: dict) -> dict:
     base.update({k: v for k, v in options.items() if v is not None})
     base["standardize"] = profile != "paper"
     base["select_on_valid"] = profile != "paper"
+    base["min_steps_per_epoch"] = 0 if profile == "paper" else 10  # low-N tasks get smaller batches
     return base
 
 

@@ -169,6 +169,9 @@ class CNNRegressor:
         self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"])
         self.mean, self.scale = (train.targets.mean(), train.targets.std()) if r["standardize"] else (0.0, 1.0)
         y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32)
+        if r["min_steps_per_epoch"]:
+            r["batch_size"] = max(1, min(r["batch_size"], len(train) // r["min_steps_per_epoch"]))
+            self.params["batch_size"] = r["batch_size"]
         opt = torch.optim.AdamW(self.net.param_groups(r["lr"], r["weight_decay"]))
         steps_per_epoch = math.ceil(len(train) / r["batch_size"])
         total, done = r["epochs"] * steps_per_epoch, 0
