@@ -137,3 +137,27 @@ def test_light_commands_import_no_torch_or_mlflow(args):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_zoo_plugins_table_shows_broken_plugin(tmp_path, monkeypatch, capsys):
+    from zoo.cli import main
+
+    make_dist(tmp_path, "zoo_broken_pkg", "import torchvision_extra\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "zoo_broken_pkg" in out and "broken" in out and "No module named 'torchvision_extra'" in out
+    assert "linear" in out and "fluorescence" in out
+
+
+def test_scaffold_refuses_bad_names_and_existing_folders(tmp_path):
+    from zoo.scaffold import new_plugin
+
+    with pytest.raises(ZooError, match="must be lowercase"):
+        new_plugin("My Model", tmp_path)
+    root = new_plugin("ok-name", tmp_path)
+    assert (root / "zoo_ok_name" / "plugin.py").exists()
+    assert 'ok-name = "zoo_ok_name.plugin"' in (root / "pyproject.toml").read_text()
+    with pytest.raises(ZooError, match="already exists"):
+        new_plugin("ok-name", tmp_path)

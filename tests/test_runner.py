@@ -32,6 +32,10 @@ class Broken:
         def predict(self, sequences):
             return np.zeros((len(sequences), 2))
 
+    class Strings(NaNs):
+        def predict(self, sequences):
+            return np.array(["high"] * len(sequences))
+
     class Raises(NaNs):
         def fit(self, train, valid):
             raise RuntimeError("CUDA out of memory (pretend)")
@@ -41,6 +45,7 @@ class Broken:
         register("nan-model", lambda **kw: Broken.NaNs(), pretrained=True, deterministic=True)
         register("shape-model", lambda **kw: Broken.WrongShape(), pretrained=False, deterministic=True)
         register("raising-model", lambda **kw: Broken.Raises(), pretrained=False, deterministic=True)
+        register("string-model", lambda **kw: Broken.Strings(), pretrained=False, deterministic=True)
         register("not-a-model", lambda **kw: object(), pretrained=False, deterministic=True)
 
 
@@ -55,7 +60,7 @@ def evaluated(registry, subset_dir, mlflow_uri):
     """One real evaluation: linear and a tiny CNN (2 seeds) on both tasks, plus the broken models."""
     tracker = Tracker(experiment="runner-tests")
     jobs = plan(registry, ["linear", "cnn"], ["fluorescence", "stability"], seeds=2, options=TINY_CNN)
-    jobs += plan(registry, ["nan-model", "shape-model", "raising-model", "not-a-model"], ["stability"])
+    jobs += plan(registry, ["nan-model", "shape-model", "raising-model", "string-model", "not-a-model"], ["stability"])
     outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {"test": True})
     return tracker, jobs, outcomes
 
@@ -103,6 +108,7 @@ def test_bad_models_fail_alone_with_their_plugin_named(evaluated):
     assert "'nan-model' (plugin 'broken') predict() returned 100 NaN or infinite values" in by_model["nan-model"].message
     assert "returned shape (100, 2) for 100 sequences; expected (100,)" in by_model["shape-model"].message
     assert by_model["raising-model"].message == "RuntimeError: CUDA out of memory (pretend)"
+    assert "'string-model' (plugin 'broken') predict() returned dtype <U4, not real numbers" in by_model["string-model"].message
     assert "the factory returned object, which has no fit(train, valid)" in by_model["not-a-model"].message
 
 
@@ -166,7 +172,8 @@ def test_cli_eval_and_leaderboard(subset_dir, mlflow_uri, tmp_path, capsys, data
 
 
 def test_cli_failures_give_nonzero_exit_and_keep_going(tmp_path, mlflow_uri, capsys):
-    assert main(["eval", "--model", "linear", "--data-dir", str(tmp_path)]) == 1
+    assert main(["eval", "--model", "linear", "--task", "fluorescence", "--task", "stability",
+                 "--data-dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "2 failed" in out and "no data for task" in out
 

@@ -184,3 +184,53 @@ def test_unreachable_download_says_how_to_go_offline(tmp_path, monkeypatch):
     with pytest.raises(Exception, match="cannot download .*ZOO_DATA_DIR"):
         tape.load("fluorescence")
     assert not list((tmp_path / "cache").rglob("*.part"))
+
+
+# --- GB1 (FLIP) -------------------------------------------------------------------------------
+
+from zoo_tasks import gb1  # noqa: E402
+
+GB1_COUNTS = {"one_vs_rest": (25, 3, 8705), "two_vs_rest": (381, 43, 8309), "three_vs_rest": (2691, 299, 5743),
+              "low_vs_high": (4580, 509, 3644), "sampled": (6289, 699, 1745)}
+
+
+@pytest.mark.parametrize("split", sorted(GB1_COUNTS))
+def test_gb1_official_splits(split, data_dir):
+    data = gb1.load(split, data_dir=str(data_dir))
+    assert (len(data.train), len(data.valid), len(data.test)) == GB1_COUNTS[split]
+    assert {len(s) for s in data.train.sequences} == {265}
+
+
+@pytest.fixture
+def flip_server(tmp_path, data_dir):
+    """FLIP's splits.zip layout (set + validation columns), built from real GB1 rows, served on 127.0.0.1."""
+    import zipfile
+
+    served = tmp_path / "served"
+    served.mkdir()
+    archive = served / "splits.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for split in gb1.SPLITS:
+            frame = pd.read_csv(data_dir / "gb1" / f"gb1_{split}.csv.gz").groupby("split").head(20)
+            flip = pd.DataFrame({"sequence": frame.sequence, "target": frame.target,
+                                 "set": frame.split.replace({"valid": "train"}),
+                                 "validation": frame.split.eq("valid")})
+            zf.writestr(f"splits/{split}.csv", flip.to_csv(index=False))
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/splits.zip", readers.sha256(archive)
+    server.shutdown()
+
+
+def test_flip_download_is_verified_and_converted(flip_server, tmp_path, monkeypatch):
+    url, digest = flip_server
+    monkeypatch.setattr(gb1, "FLIP_URL", url)  # the network edge: loopback instead of GitHub
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(Exception, match=f"has sha256 {digest}, expected {gb1.FLIP_SHA256}"):
+        gb1.load("two_vs_rest")
+    monkeypatch.setattr(gb1, "FLIP_SHA256", digest)
+    data = gb1.load("two_vs_rest")
+    assert (len(data.train), len(data.valid), len(data.test)) == (20, 20, 20)  # validation==True became valid
+    assert (tmp_path / "cache" / "flip-gb1" / "gb1_sampled.csv.gz").exists()
+    assert not (tmp_path / "cache" / "flip-gb1" / "splits.zip").exists()

@@ -91,9 +91,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for col in ("plugin", "version", "models", "tasks", "status"):
         table.add_column(col)
     for info in sorted(registry.plugins.values(), key=lambda p: p.name):
-        status = "[green]ok[/]" if info.error is None else f"[red]broken[/]: {info.error}"
+        status = "[green]ok[/]" if info.error is None else "[red]broken[/] (below)"
         table.add_row(info.name, info.version, ", ".join(info.models), ", ".join(info.tasks), status)
     console.print(table)
+    for info in registry.broken:  # full messages, not folded into a table cell
+        console.print(f"[red]broken plugin[/] {info.name}: {info.error}", highlight=False, soft_wrap=True)
     models = Table(title="models")
     for col in ("model", "pretrained", "plugin", "description"):
         models.add_column(col)
@@ -150,6 +152,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_plugin_new(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from zoo.scaffold import new_plugin
+
+    root = new_plugin(args.name, Path(args.dir))
+    print(f"wrote {root}\nnext: cd {root} && pip install -e . && zoo plugins && "
+          f"zoo eval --model {args.name} --task fluorescence")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo", description="protein-zoo: is pretraining necessary for protein fitness-landscape prediction?",
@@ -192,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", default=None, help="published_results.csv to show as reference rows "
                    "(default: $ZOO_REFERENCE, else <data-dir>/../reference/published_results.csv)")
     p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("plugin", help="tools for plugin authors", description="Tools for plugin authors.")
+    plugin_sub = p.add_subparsers(dest="plugin_command", metavar="SUBCOMMAND", required=True)
+    q = plugin_sub.add_parser("new", help="write a new plugin package", description="Write zoo-NAME/: a plugin "
+                              "package with its entry point, a simple model and a passing test.")
+    q.add_argument("name", help="the plugin's and its model's name (lowercase, e.g. my-model)")
+    q.add_argument("--dir", default=".", help="folder to create zoo-NAME/ in (default: here)")
+    q.set_defaults(func=cmd_plugin_new)
 
     p = sub.add_parser("ui", help="start the MLflow UI on this machine against the same store",
                        description="Start `mlflow ui` against MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).")

@@ -20,6 +20,8 @@ from zoo import PROJECT, ZooError, hookspecs
 
 GROUP = PROJECT
 ENV_SELECT = "ZOO_LOAD_PLUGINS"
+# (name, version, object) registered in-process, e.g. by zoo.testing.registered(); not filtered
+EXTRA: list[tuple[str, str, object]] = []
 HOOKS = ("register_models", "register_tasks")
 
 
@@ -108,7 +110,9 @@ def discover() -> Registry:
             objects.append((ep.name, version, ep.load()))
         except Exception as exc:  # any import failure is the plugin's, not ours
             objects.append((ep.name, version, exc))
-    registry = build(objects)
+    # an object registered in-process (a plugin under test) replaces its installed entry point
+    extra_ids = {id(obj) for _, _, obj in EXTRA}
+    registry = build([o for o in objects if id(o[2]) not in extra_ids] + EXTRA)
     for name in sorted((wanted or set()) - {ep.name for ep in eps}):
         registry.plugins[name] = PluginInfo(
             name, "-", error=str(did_you_mean("plugin", name, [ep.name for ep in eps]))

@@ -1,0 +1,1 @@
+"""protein-zoo example plugin: k-nearest-neighbour regression."""
