@@ -12,16 +12,6 @@ from pathlib import Path
 from zoo import ZooError
 
 
-def cache_dir() -> Path:
-    """Where downloads live: ``ZOO_CACHE_DIR`` or the platform's user cache directory."""
-    override = os.environ.get("ZOO_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("protein-zoo"))
-
-
 def fetch(url: str, dest: Path, *, timeout: float = 60.0) -> Path:
     """Stream ``url`` to ``dest``. A partial file never takes the final name, so a killed
     download is simply started again on the next run."""

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from zoo import TaskData, ZooError, hookimpl
+from zoo.cache import cache_dir
 from zoo_tasks import download, readers
 
 FLIP_URL = "https://github.com/J-SNACKKB/FLIP/raw/main/splits/gb1/splits.zip"
@@ -33,7 +34,7 @@ def register_tasks(register):
 
 
 def load(split: str, *, data_dir: str | None = None) -> TaskData:
-    folder = Path(data_dir) / "gb1" if data_dir is not None else download.cache_dir() / "flip-gb1"
+    folder = Path(data_dir) / "gb1" if data_dir is not None else cache_dir() / "flip-gb1"
     path = folder / f"gb1_{split}.csv.gz"
     if not path.exists():
         if data_dir is not None:

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from zoo import TaskData, hookimpl
+from zoo.cache import cache_dir
 from zoo_tasks import download, readers
 
 TAPE_URL = "http://s3.amazonaws.com/songlabdata/proteindata/data_pytorch/{task}.tar.gz"
@@ -43,7 +44,7 @@ def load(name: str, *, data_dir: str | None = None) -> TaskData:
         splits, files = read_local(Path(data_dir) / name, name, spec["target"])
         strict = False
     else:
-        root = download.cache_dir() / "tape"
+        root = cache_dir() / "tape"
         if not _lmdb_paths(root / name, name)["train"].exists():
             archive = download.fetch(TAPE_URL.format(task=name), root / f"{name}.tar.gz")
             _unpack(archive, root, name)
@@ -93,5 +94,5 @@ def count_notes(splits: dict, expected: dict[str, int], *, strict: bool) -> list
             f"{expected['train']}/{expected['valid']}/{expected['test']}")
     if strict:
         raise readers.DataError(f"{text}. Fix: the download is incomplete or not TAPE's; delete the cache "
-                                f"folder ({download.cache_dir()}) and run again.")
+                                f"folder ({cache_dir()}) and run again.")
     return [text + ": results are not comparable with the published benchmark"]

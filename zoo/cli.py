@@ -97,10 +97,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for info in registry.broken:  # full messages, not folded into a table cell
         console.print(f"[red]broken plugin[/] {info.name}: {info.error}", highlight=False, soft_wrap=True)
     models = Table(title="models")
-    for col in ("model", "pretrained", "plugin", "description"):
+    for col in ("model", "pretrained", "plugin", "availability", "description"):
         models.add_column(col)
     for entry in sorted(registry.models.values(), key=lambda e: e.name):
-        models.add_row(entry.name, "yes" if entry.pretrained else "no", entry.plugin, entry.description)
+        models.add_row(entry.name, "yes" if entry.pretrained else "no", entry.plugin, entry.availability(),
+                       entry.description)
     console.print(models)
     return 0
 

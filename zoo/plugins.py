@@ -41,6 +41,17 @@ class Entry:
     def pretrained(self) -> bool:
         return bool(self.meta.get("pretrained", False))
 
+    def availability(self) -> str:
+        """``ready``, or why not / what first use needs; from the plugin's optional
+        ``availability`` meta (a cheap callable: no weights are loaded)."""
+        check = self.meta.get("availability")
+        if check is None:
+            return "ready"
+        try:
+            return str(check())
+        except Exception as exc:
+            return f"unknown ({type(exc).__name__}: {exc})"
+
 
 @dataclass
 class PluginInfo:

@@ -1,0 +1,122 @@
+"""Pretrained networks as backbones: batched mean-pooled embedding, and end-to-end fine-tuning.
+
+A backbone is a torch module with ``hidden_size``, ``tokenize(sequences) -> (tokens, attention,
+pool)`` and ``forward(tokens, attention) -> (B, T, H)``. ``attention`` marks the real tokens
+the network may read; ``pool`` marks the positions averaged into the sequence's embedding.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from zoo import Split
+
+
+def masked_mean(hidden: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    weights = pool.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+
+
+def _batches(sequences: Sequence[str], batch_size: int):
+    order = np.argsort([len(s) for s in sequences], kind="stable")  # bucket by length: little padding
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]
+
+
+def embed(backbone: nn.Module, sequences: Sequence[str], batch_size: int = 32,
+          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """(n, hidden) float32 mean-pooled embeddings, in input order.
+
+    A batch that runs out of memory is retried at half the size instead of failing the job.
+    """
+    backbone.eval()
+    out = np.empty((len(sequences), backbone.hidden_size), dtype=np.float32)
+    done, size = 0, batch_size
+    pending = list(_batches(sequences, batch_size))
+    with torch.inference_mode():
+        while pending:
+            idx = pending.pop(0)
+            try:
+                tokens, attention, pool = backbone.tokenize([sequences[i] for i in idx])
+                out[idx] = masked_mean(backbone(tokens, attention), pool).float().numpy()
+            except (torch.OutOfMemoryError, MemoryError):
+                if len(idx) == 1:
+                    raise
+                size = max(1, len(idx) // 2)
+                pending[:0] = [idx[:size], idx[size:]]
+                continue
+            done += len(idx)
+            if progress:
+                progress(done, len(sequences))
+    return out
+
+
+class FineTuned:
+    """The backbone plus a linear head on its mean-pooled output, trained end to end on train.
+
+    Bounded by ``max_steps`` and ``max_seconds`` (the CPU profile), or run for ``epochs`` (the
+    paper/GPU profile). Targets are standardised on train; the steps and seconds actually used
+    are recorded in ``params``, so a bounded run is reported as such.
+    """
+
+    def __init__(self, make_backbone: Callable[[], nn.Module], *, seed: int, lr: float = 1e-5,
+                 head_lr: float = 1e-3, batch_size: int = 8, epochs: int = 1, max_steps: int | None = None,
+                 max_seconds: float | None = None, progress: Callable[[int, int], None] | None = None):
+        self.make_backbone, self.seed, self.progress = make_backbone, seed, progress
+        self.params = {"lr": lr, "head_lr": head_lr, "batch_size": batch_size, "epochs": epochs,
+                       "max_steps": max_steps, "max_seconds": max_seconds}
+        self.backbone = None
+
+    def _forward(self, sequences: Sequence[str]) -> torch.Tensor:
+        tokens, attention, pool = self.backbone.tokenize(list(sequences))
+        return self.head(masked_mean(self.backbone(tokens, attention), pool)).squeeze(-1)
+
+    def fit(self, train: Split, valid: Split) -> None:
+        p = self.params
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        self.backbone = self.make_backbone()
+        self.head = nn.Linear(self.backbone.hidden_size, 1)
+        self.mean, self.scale = float(train.targets.mean()), float(train.targets.std() or 1.0)
+        y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32)
+        opt = torch.optim.AdamW([{"params": self.backbone.parameters(), "lr": p["lr"]},
+                                 {"params": self.head.parameters(), "lr": p["head_lr"]}])
+        per_epoch = math.ceil(len(train) / p["batch_size"])
+        total = min(p["epochs"] * per_epoch, p["max_steps"] or math.inf)
+        start, step = time.perf_counter(), 0
+
+        def out_of_time() -> bool:
+            return bool(p["max_seconds"]) and time.perf_counter() - start > p["max_seconds"]
+
+        self.backbone.train()
+        while step < total and not out_of_time():
+            order = rng.permutation(len(train))
+            for begin in range(0, len(order), p["batch_size"]):
+                idx = order[begin:begin + p["batch_size"]]
+                loss = nn.functional.mse_loss(self._forward([train.sequences[i] for i in idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+                if self.progress:
+                    self.progress(step, int(total))
+                if step >= total or out_of_time():
+                    break
+        self.params["steps_done"] = step
+        self.params["train_seconds"] = round(time.perf_counter() - start, 1)
+
+    def predict(self, sequences: Sequence[str]) -> np.ndarray:
+        if self.backbone is None:
+            raise RuntimeError("call fit() before predict()")
+        self.backbone.eval()
+        out = np.empty(len(sequences))
+        with torch.inference_mode():
+            for idx in _batches(sequences, 32):
+                out[idx] = self._forward([sequences[i] for i in idx]).double().numpy()
+        return out * self.scale + self.mean

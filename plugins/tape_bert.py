@@ -1,0 +1,95 @@
+"""TAPE's transformer (``bert-base``, Rao et al. 2019): frozen embeddings + ridge, and fine-tuned.
+
+Weights come from ``-o weights=DIR`` or ``$ZOO_TAPE_DIR/bert-base`` (a folder written by
+tape-proteins' ``save_pretrained``: ``config.json`` + ``pytorch_model.bin``), else from TAPE's
+official name ``bert-base``, which tape-proteins downloads from TAPE's bucket into its cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from zoo import Unavailable, hookimpl
+
+OFFICIAL = "bert-base"
+PARAMETERS = 91_888_896  # ProteinBertModel(ProteinBertConfig()), pooler included (recounted in tests)
+
+
+def source(options: dict) -> str:
+    if options.get("weights"):
+        if not Path(options["weights"], "config.json").exists():
+            raise Unavailable(f"weights unavailable: {options['weights']} is not a save_pretrained folder "
+                              f"(no config.json)")
+        return str(options["weights"])
+    local = Path(os.environ.get("ZOO_TAPE_DIR", "")) / OFFICIAL
+    return str(local) if os.environ.get("ZOO_TAPE_DIR") and (local / "config.json").exists() else OFFICIAL
+
+
+def availability() -> str:
+    try:
+        where = source({})
+    except Unavailable as exc:
+        return str(exc)
+    return f"ready ({where})" if where != OFFICIAL else "downloads bert-base from TAPE's bucket on first use (needs network)"
+
+
+def load_model(name_or_dir: str):
+    try:
+        from tape import ProteinBertModel
+    except ImportError:
+        raise Unavailable("tape-proteins is not installed: pip install tape-proteins") from None
+    why = "tape-proteins could not download or read it"
+    try:
+        model = ProteinBertModel.from_pretrained(name_or_dir)
+    except Exception as exc:  # offline, tape-proteins fails inside its own config loading
+        model, why = None, f"{why}: {type(exc).__name__}"
+    if model is None:  # tape-proteins logs and returns None when a download fails
+        raise Unavailable(f"weights unavailable: {name_or_dir} ({why}). Put a save_pretrained folder at "
+                          f"$ZOO_TAPE_DIR/{OFFICIAL} or pass -o weights=DIR.")
+    return model
+
+
+def state_digest(model) -> str:
+    digest = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def make_frozen(*, task, seed, profile, options, progress=None):
+    from zoo_plugins.backbone import embed
+    from zoo_plugins.frozen import FrozenRidge
+    from zoo_plugins.tape_bert_net import BertBackbone
+
+    model = load_model(source(options))
+    backbone = lru_cache(maxsize=1)(lambda: BertBackbone(model))
+    batch_size = int(options["batch_size"])
+    return FrozenRidge(f"tape-bert-{state_digest(model)}",
+                       lambda seqs: embed(backbone(), seqs, batch_size=batch_size), progress=progress)
+
+
+def make_finetuned(*, task, seed, profile, options, progress=None):
+    from zoo_plugins.backbone import FineTuned
+    from zoo_plugins.tape_bert_net import BertBackbone
+
+    where = source(options)
+    load_model(where)  # fail now, as unavailable, rather than inside fit()
+    bounded = profile != "paper"
+    return FineTuned(lambda: BertBackbone(load_model(where)), seed=seed, lr=1e-5, head_lr=1e-3, batch_size=8,
+                     epochs=int(options["epochs"]), max_steps=int(options["max_steps"]) if bounded else None,
+                     max_seconds=float(options["max_seconds"]) if bounded else None, progress=progress)
+
+
+@hookimpl
+def register_models(register):
+    register("tape-bert", make_frozen, pretrained=True, deterministic=True, parameters=PARAMETERS,
+             trainable_parameters="head only", availability=availability,
+             description="TAPE transformer (bert-base, Pfam) frozen mean embedding + ridge head",
+             options={"weights": None, "batch_size": 16})
+    register("tape-bert-finetune", make_finetuned, pretrained=True, parameters=PARAMETERS, availability=availability,
+             description="TAPE transformer (bert-base) fine-tuned end to end (CPU profile: bounded steps)",
+             options={"weights": None, "epochs": 1, "max_steps": 100, "max_seconds": 600})

