@@ -13,6 +13,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 from zoo import Unavailable, hookimpl
+from zoo_plugins.variants import FINETUNE_OPTIONS
 
 URL = "https://dl.fbaipublicfiles.com/fair-esm/models/{name}.pt"
 # official name -> (parameters, layers, the zoo's model name); parameter counts are those of
@@ -124,16 +125,17 @@ def make_frozen(name: str, *, task, seed, profile, options, progress=None):
 
 
 def make_finetuned(name: str, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.backbone import FineTuned
-    from zoo_plugins.esm_net import ESMBackbone
+    from zoo_plugins.variants import finetuned
 
     path = locate(name, options)
     load_model(name, path)  # fail now, as unavailable, rather than inside fit()
-    bounded = profile != "paper"
-    return FineTuned(lambda: ESMBackbone(*load_model(name, path)), seed=seed, lr=1e-5, head_lr=1e-3,
-                     batch_size=8, epochs=int(options["epochs"]),
-                     max_steps=int(options["max_steps"]) if bounded else None,
-                     max_seconds=float(options["max_seconds"]) if bounded else None, progress=progress)
+
+    def make_backbone():
+        from zoo_plugins.esm_net import ESMBackbone
+
+        return ESMBackbone(*load_model(name, path))
+
+    return finetuned(make_backbone, seed=seed, profile=profile, options=options, progress=progress)
 
 
 @hookimpl
@@ -146,4 +148,4 @@ def register_models(register):
         register(f"{short}-finetune", partial(make_finetuned, name), pretrained=True, parameters=parameters,
                  official_name=name, availability=partial(availability, name),
                  description=f"ESM {name} fine-tuned end to end (CPU profile: bounded steps)",
-                 options={"weights": None, "epochs": 1, "max_steps": 100, "max_seconds": 600})
+                 options=FINETUNE_OPTIONS)

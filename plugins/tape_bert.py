@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from zoo import Unavailable, hookimpl
+from zoo_plugins.variants import FINETUNE_OPTIONS
 
 OFFICIAL = "bert-base"
 PARAMETERS = 91_888_896  # ProteinBertModel(ProteinBertConfig()), pooler included (recounted in tests)
@@ -73,15 +74,17 @@ def make_frozen(*, task, seed, profile, options, progress=None):
 
 
 def make_finetuned(*, task, seed, profile, options, progress=None):
-    from zoo_plugins.backbone import FineTuned
-    from zoo_plugins.tape_bert_net import BertBackbone
+    from zoo_plugins.variants import finetuned
 
     where = source(options)
     load_model(where)  # fail now, as unavailable, rather than inside fit()
-    bounded = profile != "paper"
-    return FineTuned(lambda: BertBackbone(load_model(where)), seed=seed, lr=1e-5, head_lr=1e-3, batch_size=8,
-                     epochs=int(options["epochs"]), max_steps=int(options["max_steps"]) if bounded else None,
-                     max_seconds=float(options["max_seconds"]) if bounded else None, progress=progress)
+
+    def make_backbone():
+        from zoo_plugins.tape_bert_net import BertBackbone
+
+        return BertBackbone(load_model(where))
+
+    return finetuned(make_backbone, seed=seed, profile=profile, options=options, progress=progress)
 
 
 @hookimpl
@@ -92,4 +95,4 @@ def register_models(register):
              options={"weights": None, "batch_size": 16})
     register("tape-bert-finetune", make_finetuned, pretrained=True, parameters=PARAMETERS, availability=availability,
              description="TAPE transformer (bert-base) fine-tuned end to end (CPU profile: bounded steps)",
-             options={"weights": None, "epochs": 1, "max_steps": 100, "max_seconds": 600})
+             options=FINETUNE_OPTIONS)

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from zoo import Unavailable, hookimpl
+from zoo_plugins.variants import FINETUNE_OPTIONS
 
 WEIGHTS = Path("weights") / "uniref50" / "1900_weights" / "model_weights.npz"
 PARAMETERS = 18_152_860  # embedding, four mLSTM matrices and the bias, weight norm folded (counted in tests)
@@ -70,15 +71,16 @@ def make_frozen(*, task, seed, profile, options, progress=None):
 
 
 def make_finetuned(*, task, seed, profile, options, progress=None):
-    from zoo_plugins.backbone import FineTuned
-    from zoo_plugins.unirep_net import load_backbone
+    from zoo_plugins.variants import finetuned
 
     path = weights_path(options)
-    bounded = profile != "paper"  # the CPU profile: a fixed step and time budget
-    return FineTuned(lambda: load_backbone(path, inference=False), seed=seed, lr=1e-5, head_lr=1e-3,
-                     batch_size=8, epochs=int(options["epochs"]),
-                     max_steps=int(options["max_steps"]) if bounded else None,
-                     max_seconds=float(options["max_seconds"]) if bounded else None, progress=progress)
+
+    def make_backbone():
+        from zoo_plugins.unirep_net import load_backbone
+
+        return load_backbone(path, inference=False)
+
+    return finetuned(make_backbone, seed=seed, profile=profile, options=options, progress=progress)
 
 
 @hookimpl
@@ -89,4 +91,4 @@ def register_models(register):
              options={"weights": None, "batch_size": 256})
     register("unirep-finetune", make_finetuned, pretrained=True, parameters=PARAMETERS, availability=availability,
              description="UniRep-1900 fine-tuned end to end with a linear head (CPU profile: bounded steps)",
-             options={"weights": None, "epochs": 1, "max_steps": 100, "max_seconds": 600})
+             options=FINETUNE_OPTIONS)

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from zoo import TaskData, ZooError, hookimpl
-from zoo.cache import cache_dir
+from zoo.cache import cache_dir, file_digest
 from zoo_tasks import download, readers
 
 FLIP_URL = "https://github.com/J-SNACKKB/FLIP/raw/main/splits/gb1/splits.zip"
@@ -43,7 +43,7 @@ def load(split: str, *, data_dir: str | None = None) -> TaskData:
                                     f"it to download FLIP's splits.")
         fetch_flip(folder)
     splits = readers.read_csv(path)
-    return TaskData(splits["train"], splits["valid"], splits["test"], files={str(path): readers.sha256(path)},
+    return TaskData(splits["train"], splits["valid"], splits["test"], files={str(path): file_digest(path)},
                     notes=readers.overlap_notes(splits))
 
 
@@ -52,7 +52,7 @@ def fetch_flip(folder: Path) -> None:
     import pandas as pd
 
     archive = download.fetch(FLIP_URL, folder / "splits.zip")
-    found = readers.sha256(archive)
+    found = file_digest(archive)
     if found != FLIP_SHA256:
         archive.unlink()
         raise ZooError(f"{FLIP_URL} has sha256 {found}, expected {FLIP_SHA256}. Fix: run again; if it persists, "

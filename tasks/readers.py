@@ -6,7 +6,6 @@ the fix, because a silent NaN or a stray character would poison a benchmark.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -24,14 +23,6 @@ AMINO_ACIDS = frozenset("ACDEFGHIKLMNPQRSTVWY")
 
 class DataError(ZooError):
     pass
-
-
-def sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_records(records: Iterable[tuple[str, Any, Any]], source: str) -> Split:

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from zoo import TaskData, hookimpl
-from zoo.cache import cache_dir
+from zoo.cache import cache_dir, file_digest
 from zoo_tasks import download, readers
 
 TAPE_URL = "http://s3.amazonaws.com/songlabdata/proteindata/data_pytorch/{task}.tar.gz"
@@ -70,15 +70,15 @@ def _lmdb_paths(folder: Path, name: str) -> dict[str, Path]:
 def read_local(folder: Path, name: str, target: str) -> tuple[dict, dict[str, str]]:
     for csv in (folder / f"{name}.csv.gz", folder / f"{name}.csv"):
         if csv.exists():
-            return readers.read_csv(csv), {str(csv): readers.sha256(csv)}
+            return readers.read_csv(csv), {str(csv): file_digest(csv)}
     lmdbs = _lmdb_paths(folder, name)
     if all(p.exists() for p in lmdbs.values()):
         splits = {s: readers.read_lmdb(p, target) for s, p in lmdbs.items()}
-        return splits, {str(p): readers.sha256(p / "data.mdb" if p.is_dir() else p) for p in lmdbs.values()}
+        return splits, {str(p): file_digest(p / "data.mdb" if p.is_dir() else p) for p in lmdbs.values()}
     jsons = {s: folder / f"{name}_{s}.json" for s in readers.SPLITS}
     if all(p.exists() for p in jsons.values()):
         splits = {s: readers.read_json(p, target) for s, p in jsons.items()}
-        return splits, {str(p): readers.sha256(p) for p in jsons.values()}
+        return splits, {str(p): file_digest(p) for p in jsons.values()}
     raise readers.DataError(
         f"no data for task {name!r} in {folder}: looked for {name}.csv.gz, {name}_<split>.lmdb and "
         f"{name}_<split>.json. Fix: point ZOO_DATA_DIR (or --data-dir) at the folder that holds {name}/, "

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from zoo.cache import file_digest
 from zoo_tasks import readers, tape
 from zoo_tasks.download import safe_extract
 from zoo_tasks.readers import DataError
@@ -219,7 +220,7 @@ def flip_server(tmp_path, data_dir):
     handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **kw)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/splits.zip", readers.sha256(archive)
+    yield f"http://127.0.0.1:{server.server_address[1]}/splits.zip", file_digest(archive)
     server.shutdown()
 
 

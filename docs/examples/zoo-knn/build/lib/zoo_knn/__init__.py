@@ -1,1 +1,0 @@
-"""protein-zoo example plugin: k-nearest-neighbour regression."""
