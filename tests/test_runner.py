@@ -137,6 +137,7 @@ def test_leaderboard_from_mlflow_runs(evaluated, data_dir):
     cnn_row = next(line for line in stability.splitlines() if line.startswith("| cnn |"))
     assert " ± " in cnn_row and "| 2 | default | no |" in cnn_row  # two seeds, mean ± sd
     assert "| nan-model | yes | not run: failed" in stability
+    assert "Not run on fluorescence yet: nan-model, not-a-model, raising-model, shape-model, string-model." in text
     # the broken pretrained model never finished, so no verdict on pretraining may be claimed
     assert "**stability:** no pretrained model has finished here yet (nan-model did not finish)" in text
     assert "## Published reference numbers (not run here)" in text

@@ -134,6 +134,9 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
             else:
                 out.append(f"| {md(r['model'])} | {pre} | not run: {md(r['status'])}, {md(r['message'][:160])} "
                            f"| – | – | 0 | {md(r['profile'])} | {clip} | – |")
+        absent = sorted({r["model"] for rs in tables.values() for r in rs} - {r["model"] for r in rows})
+        if absent:  # a model that ran elsewhere but never here is named, not silently missing
+            out += ["", f"Not run on {md(task)} yet: {', '.join(md(m) for m in absent)}."]
         notes = sorted({r["notes"] for r in rows if r["notes"]})
         if notes:
             out += ["", f"Data notes: {md('; '.join(notes))}."]

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The runs behind leaderboard/README.md, in the order they were made (the leaderboard's header
+# names the machine). Every step resumes: rerunning skips the jobs that already finished.
+set -uo pipefail
+export ZOO_DATA_DIR="${ZOO_DATA_DIR:-../shared/data}"
+
+zoo eval --all --model linear --model cnn                       # supervised, default profile, 3 seeds
+zoo eval --model linear --profile paper                          # the paper's clipping
+for m in esm2-8m esm2-35m esm2-150m esm2-650m esm1b-650m tape-bert; do
+  zoo eval --model "$m" --model "$m-finetune" --seeds 1          # no weights offline: recorded as unavailable
+done
+zoo eval --model unirep --task stability                         # frozen UniRep-1900 + ridge
+zoo eval --model unirep --task stability --force                 # the same job again, from the embedding cache
+zoo eval --model unirep --task fluorescence                      # ~1.5 h on 2 cores; resumable (cache)
+zoo leaderboard
+# further runs, as time allows
+zoo eval --model cnn --task fluorescence --profile paper --seeds 1
+zoo eval --model unirep --task gb1_one_vs_rest --task gb1_two_vs_rest --task gb1_three_vs_rest \
+         --task gb1_low_vs_high --task gb1_sampled
+zoo eval --model unirep-finetune --task stability --seeds 1      # CPU profile: 100 steps / 600 s
+zoo leaderboard
