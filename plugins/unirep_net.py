@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,9 @@ class UniRepBackbone(nn.Module):
 def load_backbone(path: str | Path, inference: bool = True) -> UniRepBackbone:
     from tape import UniRepConfig, UniRepModel
 
-    model = UniRepModel(UniRepConfig())
+    with warnings.catch_warnings():  # tape-proteins builds its mLSTM with the deprecated weight_norm
+        warnings.simplefilter("ignore", FutureWarning)
+        model = UniRepModel(UniRepConfig())
     with np.load(path) as npz:
         model.load_state_dict(convert(dict(npz)))
     if inference:

@@ -147,6 +147,11 @@ class Runner:
         run_id = self.tracker.start_run(job.name, tags, params, parent=parent)
         try:
             outcome = self._execute(job, entry, options, run_id)
+        except KeyboardInterrupt:  # Ctrl-C: mark the run, so the UI does not show it running forever
+            self.tracker.end_run(run_id, "KILLED")
+            if parent:
+                self.tracker.end_run(parent, "KILLED")
+            raise
         except Unavailable as exc:
             outcome = Outcome(job, "unavailable", message=str(exc))
         except Exception as exc:  # a plugin can raise anything; it must not stop the other jobs
