@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
+
+
+class RateColumn(ProgressColumn):
+    """Items per second (training steps, or sequences while embedding)."""
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:.1f}/s" if task.speed else "", style="progress.data.speed")
 
 
 class Reporter:
     def __init__(self, console: Console | None = None):
         self._progress = Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                  RateColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                                   console=console or Console(stderr=True))
         self._jobs = self._progress.add_task("jobs", total=None)
         self._steps = self._progress.add_task("", total=None, visible=False)
