@@ -145,6 +145,15 @@ def test_leaderboard_from_mlflow_runs(evaluated, data_dir):
     assert "differ from TAPE's" in text  # subset data is flagged on the board
 
 
+def test_runs_carry_bootstrap_intervals_and_compare(evaluated):
+    tracker, _, _ = evaluated
+    rows = {r["model"]: r for r in leaderboard.summarise(tracker.job_runs())["stability"] if r["status"] == "ok"}
+    low, high = rows["cnn"]["ci"]
+    assert low < rows["cnn"]["score"] + 0.2 and low < high
+    result = leaderboard.compare(tracker.predictions, rows["linear"]["run_id"], rows["cnn"]["run_id"])
+    assert result["low"] <= result["difference"] <= result["high"]
+
+
 def test_leaderboard_verdict_and_escaping():
     rows = [{"model": "pre|trained", "pretrained": True, "status": "ok", "score": 0.7},
             {"model": "cnn", "pretrained": False, "status": "ok", "score": 0.75}]

@@ -124,14 +124,32 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from zoo import leaderboard
     from zoo.tracking import Tracker
 
-    runs = Tracker().job_runs()
+    tracker = Tracker()
+    runs = tracker.job_runs()
     ref_path = args.reference or leaderboard.default_reference_path(args.data_dir)
-    text = leaderboard.render(runs, leaderboard.read_reference(ref_path), reference_path=ref_path and str(ref_path))
+    text = leaderboard.render(runs, leaderboard.read_reference(ref_path), reference_path=ref_path and str(ref_path),
+                              predictions=tracker.predictions)
     if args.output == "-":
         sys.stdout.write(text)
     else:
         leaderboard.write_atomic(args.output, text)
         print(f"wrote {args.output} from {len(runs)} runs")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from zoo import leaderboard
+    from zoo.tracking import Tracker
+
+    tracker = Tracker()
+    rows = {r["model"]: r for r in leaderboard.summarise(tracker.job_runs()).get(args.task, []) if r["status"] == "ok"}
+    for model in (args.a, args.b):
+        if model not in rows:
+            raise ZooError(f"no finished run of {model!r} on {args.task!r} in {tracker.uri}. Fix: "
+                           f"zoo eval --model {model} --task {args.task}")
+    result = leaderboard.compare(tracker.predictions, rows[args.a]["run_id"], rows[args.b]["run_id"])
+    print(f"{args.task}: Spearman({args.a}) - Spearman({args.b}) = {result['difference']:+.4f}, 95% CI "
+          f"{result['low']:+.4f} to {result['high']:+.4f} (paired bootstrap, 1000 test resamples, seed-0 runs)")
     return 0
 
 
@@ -206,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", default=None, help="published_results.csv to show as reference rows "
                    "(default: $ZOO_REFERENCE, else <data-dir>/../reference/published_results.csv)")
     p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("compare", help="paired bootstrap of two models' test Spearman on a task",
+                       description="Compare two models on one task: the difference in test Spearman with a 95% "
+                                   "interval from a paired bootstrap over the same test resamples (seed-0 runs).")
+    p.add_argument("a", help="first model")
+    p.add_argument("b", help="second model")
+    p.add_argument("--task", required=True, help="the task both ran on")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("plugin", help="tools for plugin authors", description="Tools for plugin authors.")
     plugin_sub = p.add_subparsers(dest="plugin_command", metavar="SUBCOMMAND", required=True)

@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -52,6 +52,9 @@ def summarise(runs: list[dict]) -> dict[str, list[dict]]:
                "notes": group[0].get("tags.data_notes") or ""}
         if ok:
             spearman = [r["metrics.test_spearman"] for r in ok]
+            anchor = min(ok, key=lambda r: int(r.get("tags.seed", 0)))  # seed 0: the run CIs and pairs use
+            row.update(run_id=anchor["run_id"], ci=(anchor.get("metrics.test_spearman_ci_low"),
+                                                   anchor.get("metrics.test_spearman_ci_high")))
             row.update(status="ok", score=float(np.mean(spearman)), spearman=_mean_sd(spearman),
                        pearson=f"{np.mean([r['metrics.test_pearson'] for r in ok]):.3f}",
                        mse=f"{np.mean([r['metrics.test_mse'] for r in ok]):.3f}",
@@ -66,10 +69,23 @@ def summarise(runs: list[dict]) -> dict[str, list[dict]]:
     return dict(sorted(tables.items()))
 
 
-def verdict(task: str, rows: list[dict]) -> str:
+def _best(rows: list[dict]) -> tuple[dict | None, dict | None]:
     ok = [r for r in rows if r["status"] == "ok"]
-    pre = [r for r in ok if r["pretrained"]]
-    sup = [r for r in ok if not r["pretrained"]]
+    return (next((r for r in ok if r["pretrained"]), None), next((r for r in ok if not r["pretrained"]), None))
+
+
+def compare(predictions: Callable[[str], Any], run_a: str, run_b: str) -> dict[str, float]:
+    """Paired bootstrap of test Spearman, run a minus run b, over the same test resamples."""
+    from zoo.metrics import paired_bootstrap_difference
+
+    a, b = predictions(run_a), predictions(run_b)
+    if list(a["sequence"]) != list(b["sequence"]):
+        raise ValueError("the two runs were tested on different sequences; they cannot be paired")
+    return paired_bootstrap_difference(a["target"].to_numpy(), a["prediction"].to_numpy(), b["prediction"].to_numpy())
+
+
+def verdict(task: str, rows: list[dict], paired: dict[str, float] | None = None) -> str:
+    pre, sup = _best(rows)
     if not sup and not pre:
         return f"**{task}:** no model has finished on this task yet."
     if not pre:
@@ -77,13 +93,19 @@ def verdict(task: str, rows: list[dict]) -> str:
         names = ", ".join(missing) if len(missing) <= 3 else f"{len(missing)} pretrained models, listed below,"
         why = f" ({names} did not finish)" if missing else ""
         return (f"**{task}:** no pretrained model has finished here yet{why}, so this board cannot say whether "
-                f"pretraining helps. Best supervised: {md(sup[0]['model'])} at {sup[0]['score']:.3f}.")
+                f"pretraining helps. Best supervised: {md(sup['model'])} at {sup['score']:.3f}.")
     if not sup:
-        return f"**{task}:** no supervised model has finished; best pretrained: {md(pre[0]['model'])} at {pre[0]['score']:.3f}."
-    diff = pre[0]["score"] - sup[0]["score"]
-    word = "helped" if diff > 0 else "did not help"
-    return (f"**{task}:** pretraining {word}: best pretrained {md(pre[0]['model'])} {pre[0]['score']:.3f} vs "
-            f"best supervised {md(sup[0]['model'])} {sup[0]['score']:.3f} (difference {diff:+.3f} test Spearman).")
+        return f"**{task}:** no supervised model has finished; best pretrained: {md(pre['model'])} at {pre['score']:.3f}."
+    diff = pre["score"] - sup["score"]
+    head = (f"best pretrained {md(pre['model'])} {pre['score']:.3f} vs best supervised {md(sup['model'])} "
+            f"{sup['score']:.3f} (difference of means {diff:+.3f} test Spearman")
+    if paired is None:
+        word = "helped" if diff > 0 else "did not help"
+        return f"**{task}:** pretraining {word}: {head})."
+    word = ("pretraining helps" if paired["low"] > 0 else "pretraining does not help" if paired["high"] < 0
+            else "inconclusive")
+    return (f"**{task}:** {word}: {head}; paired bootstrap on the seed-0 runs {paired['difference']:+.3f}, "
+            f"95% CI {paired['low']:+.3f} to {paired['high']:+.3f}).")
 
 
 def read_reference(path: str | Path | None) -> list[dict]:
@@ -103,8 +125,16 @@ def default_reference_path(data_dir: str | None) -> Path | None:
     return None
 
 
-def render(runs: list[dict], reference: list[dict] | None = None, *, reference_path: str | None = None) -> str:
+def render(runs: list[dict], reference: list[dict] | None = None, *, reference_path: str | None = None,
+           predictions: Callable[[str], Any] | None = None) -> str:
+    """The leaderboard. With ``predictions`` (run id -> its test predictions), each task's best
+    pretrained and best supervised models are compared by a paired bootstrap."""
     tables = summarise(runs)
+    paired = {}
+    for task, rows in tables.items():
+        pre, sup = _best(rows)
+        if predictions and pre and sup:
+            paired[task] = compare(predictions, pre["run_id"], sup["run_id"])
     finished = [r for r in latest_per_job(runs) if r.get("tags.outcome") == "ok"]
     machines = sorted({r.get("tags.machine", "unknown") for r in finished})
     commits = sorted({r.get("tags.git_commit", "unknown")[:10] for r in finished})
@@ -120,20 +150,32 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
            "(the paper's practice, on in the `paper` profile).", ""]
     if not tables:
         out += ["No runs recorded yet. Run `zoo eval --all`, then `zoo leaderboard`.", ""]
-    out += ["## Verdicts", ""] + [f"- {verdict(task, rows)}" for task, rows in tables.items()] + [""]
+    out += ["## Verdicts", "",
+            "| task | best supervised | best pretrained | pretrained − supervised (95% CI) | verdict |",
+            "|---|---|---|---|---|"]
+    for task, rows in tables.items():
+        pre, sup = _best(rows)
+        cell = lambda r: f"{md(r['model'])} {r['score']:.3f}" if r else "none finished"  # noqa: E731
+        p = paired.get(task)
+        diff = f"{p['difference']:+.3f} ({p['low']:+.3f} to {p['high']:+.3f})" if p else "–"
+        word = ("helps" if p["low"] > 0 else "does not help" if p["high"] < 0 else "inconclusive") if p else "no verdict"
+        out.append(f"| {md(task)} | {cell(sup)} | {cell(pre)} | {diff} | {word} |")
+    out += [""] + [f"- {verdict(task, rows, paired.get(task))}" for task, rows in tables.items()] + [""]
     for task, rows in tables.items():
         out += [f"## {task}", "",
-                "| model | pretrained | test Spearman | Pearson | MSE | seeds | profile | clip | fit s |",
-                "|---|---|---|---|---|---|---|---|---|"]
+                "| model | pretrained | test Spearman | 95% CI (seed 0) | Pearson | MSE | seeds | profile | clip | fit s |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             pre = "yes" if r["pretrained"] else "no"
             clip = "yes" if r["clip"] else "no"
             if r["status"] == "ok":
-                out.append(f"| {md(r['model'])} | {pre} | {r['spearman']} | {r['pearson']} | {r['mse']} | "
+                low, high = r["ci"]
+                ci = f"{low:.3f}–{high:.3f}" if low is not None and high is not None else "–"
+                out.append(f"| {md(r['model'])} | {pre} | {r['spearman']} | {ci} | {r['pearson']} | {r['mse']} | "
                            f"{r['seeds']} | {md(r['profile'])} | {clip} | {r['fit']} |")
             else:
                 out.append(f"| {md(r['model'])} | {pre} | not run: {md(r['status'])}, {md(r['message'][:160])} "
-                           f"| – | – | 0 | {md(r['profile'])} | {clip} | – |")
+                           f"| – | – | – | 0 | {md(r['profile'])} | {clip} | – |")
         absent = sorted({r["model"] for rs in tables.values() for r in rs} - {r["model"] for r in rows})
         if absent:  # a model that ran elsewhere but never here is named, not silently missing
             out += ["", f"Not run on {md(task)} yet: {', '.join(md(m) for m in absent)}."]

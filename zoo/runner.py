@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from zoo import Model, TaskData, Unavailable, ZooError, __version__, provenance
-from zoo.metrics import regression_metrics
+from zoo.metrics import bootstrap_spearman, regression_metrics
 from zoo.plugins import Entry, Registry, did_you_mean
 
 
@@ -191,6 +191,8 @@ class Runner:
             predictions[split_name] = pred
             metrics[f"{split_name}_predict_seconds"] = seconds
             metrics.update({f"{split_name}_{k}": v for k, v in regression_metrics(split.targets, pred).items()})
+        low, high = bootstrap_spearman(data.test.targets, predictions["test"])
+        metrics.update(test_spearman_ci_low=low, test_spearman_ci_high=high)
         self.tracker.log_metrics(run_id, metrics)
         self._log_predictions(run_id, data, predictions["test"])
         return Outcome(job, "ok", metrics=metrics)

@@ -70,6 +70,12 @@ class Tracker:
             frame.to_csv(path, index=False)
             self.client.log_artifact(run_id, str(path))
 
+    def predictions(self, run_id: str):
+        """A job's ``test_predictions.csv`` (sequence, target, prediction) as a DataFrame."""
+        import pandas as pd
+
+        return pd.read_csv(self.client.download_artifacts(run_id, "test_predictions.csv"))
+
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)
 
