@@ -11,6 +11,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from zoo.metrics import bootstrap_spearman, paired_bootstrap_difference
+
 
 def md(text: Any) -> str:
     """Escape a plugin-supplied string for a markdown table cell."""
@@ -76,8 +78,6 @@ def _best(rows: list[dict]) -> tuple[dict | None, dict | None]:
 
 def compare(predictions: Callable[[str], Any], run_a: str, run_b: str) -> dict[str, float]:
     """Paired bootstrap of test Spearman, run a minus run b, over the same test resamples."""
-    from zoo.metrics import paired_bootstrap_difference
-
     a, b = predictions(run_a), predictions(run_b)
     if list(a["sequence"]) != list(b["sequence"]):
         raise ValueError("the two runs were tested on different sequences; they cannot be paired")
@@ -132,6 +132,10 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
     tables = summarise(runs)
     paired = {}
     for task, rows in tables.items():
+        for r in rows:  # runs logged before intervals existed: compute from their stored predictions
+            if predictions and r["status"] == "ok" and None in r["ci"]:
+                frame = predictions(r["run_id"])
+                r["ci"] = bootstrap_spearman(frame["target"].to_numpy(), frame["prediction"].to_numpy())
         pre, sup = _best(rows)
         if predictions and pre and sup:
             paired[task] = compare(predictions, pre["run_id"], sup["run_id"])
