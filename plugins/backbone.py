@@ -83,6 +83,7 @@ class FineTuned:
         rng = np.random.default_rng(self.seed)
         self.backbone = self.make_backbone()
         self.head = nn.Linear(self.backbone.hidden_size, 1)
+        self.params["trainable_parameters"] = sum(p.numel() for p in [*self.backbone.parameters(), *self.head.parameters()])
         self.mean, self.scale = float(train.targets.mean()), float(train.targets.std() or 1.0)
         y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32)
         opt = torch.optim.AdamW([{"params": self.backbone.parameters(), "lr": p["lr"]},

@@ -167,6 +167,7 @@ class CNNRegressor:
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"])
+        self.params["trainable_parameters"] = sum(p.numel() for p in self.net.parameters())
         self.mean, self.scale = (train.targets.mean(), train.targets.std()) if r["standardize"] else (0.0, 1.0)
         y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32)
         if r["min_steps_per_epoch"]:

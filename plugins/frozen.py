@@ -42,7 +42,7 @@ class FrozenRidge:
         best = max(scores, key=lambda a: (np.nan_to_num(scores[a], nan=-1.0), -a))
         self.head = head(best)
         self.params.update(alpha=best, valid_spearman_by_alpha={str(a): round(float(s), 4) for a, s in scores.items()},
-                           embedding_dim=int(x_train.shape[1]))
+                           embedding_dim=int(x_train.shape[1]), trainable_parameters=int(x_train.shape[1]) + 1)
 
     def predict(self, sequences: Sequence[str]) -> np.ndarray:
         if self.head is None:

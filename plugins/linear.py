@@ -24,7 +24,9 @@ class RidgeOneHot:
         from sklearn.linear_model import Ridge
 
         self.length = max(map(len, train.sequences))
-        self._model = Ridge(alpha=self.alpha).fit(onehot.flat_onehot(train.sequences, self.length), train.targets)
+        features = onehot.flat_onehot(train.sequences, self.length)
+        self._model = Ridge(alpha=self.alpha).fit(features, train.targets)
+        self.params["trainable_parameters"] = features.shape[1] + 1
 
     def predict(self, sequences: Sequence[str]) -> np.ndarray:
         if self._model is None:

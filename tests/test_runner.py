@@ -89,6 +89,10 @@ def test_jobs_are_logged_to_mlflow(evaluated):
     assert len(run["tags.data_sha256"]) == 64
     assert "differ from TAPE's" in run["tags.data_notes"]
     assert run["params.option.filters"] == "16" and run["params.hp.layers"] == "3"
+    # 3 conv layers of 16 filters, kernel 5, over 21 tokens, plus the head
+    assert run["params.hp.trainable_parameters"] == str(5 * 21 * 16 + 16 + 2 * (16 * 16 * 5 + 16) + 17)
+    assert run["tags.pretrained_parameters"] == "0" and run["metrics.test_predict_seq_per_s"] > 0
+    assert run["metrics.test_spearman_ci_low"] < run["metrics.test_spearman"] < run["metrics.test_spearman_ci_high"]
     assert run["params.clip_predictions"] == "False"
     for metric in ("test_spearman", "test_pearson", "test_mse", "valid_spearman", "fit_seconds",
                    "test_predict_seconds"):

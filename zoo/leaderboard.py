@@ -39,6 +39,14 @@ def _mean_sd(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
+def _count(value: Any) -> str:
+    """Thousands separators for counts and rates; '–' when a run did not record it."""
+    if value is None or value == "":
+        return "–"
+    number = float(value)
+    return f"{number:,.0f}" if number >= 10 else f"{number:.1f}"
+
+
 def summarise(runs: list[dict]) -> dict[str, list[dict]]:
     """Rows per task, one per (model, profile, clip), best test Spearman first; failed models included."""
     groups: dict[tuple, list[dict]] = {}
@@ -57,6 +65,10 @@ def summarise(runs: list[dict]) -> dict[str, list[dict]]:
             anchor = min(ok, key=lambda r: int(r.get("tags.seed", 0)))  # seed 0: the run CIs and pairs use
             row.update(run_id=anchor["run_id"], ci=(anchor.get("metrics.test_spearman_ci_low"),
                                                    anchor.get("metrics.test_spearman_ci_high")))
+            row.update(trainable=anchor.get("params.hp.trainable_parameters"),
+                       pretrained_params=anchor.get("tags.pretrained_parameters"),
+                       throughput=anchor.get("metrics.test_predict_seq_per_s"),
+                       predict_seconds=anchor.get("metrics.test_predict_seconds"))
             row.update(status="ok", score=float(np.mean(spearman)), spearman=_mean_sd(spearman),
                        pearson=f"{np.mean([r['metrics.test_pearson'] for r in ok]):.3f}",
                        mse=f"{np.mean([r['metrics.test_mse'] for r in ok]):.3f}",
@@ -133,9 +145,12 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
     paired = {}
     for task, rows in tables.items():
         for r in rows:  # runs logged before intervals existed: compute from their stored predictions
-            if predictions and r["status"] == "ok" and None in r["ci"]:
+            if predictions and r["status"] == "ok" and (None in r["ci"] or r["throughput"] is None):
                 frame = predictions(r["run_id"])
-                r["ci"] = bootstrap_spearman(frame["target"].to_numpy(), frame["prediction"].to_numpy())
+                if None in r["ci"]:
+                    r["ci"] = bootstrap_spearman(frame["target"].to_numpy(), frame["prediction"].to_numpy())
+                if r["throughput"] is None and r["predict_seconds"]:
+                    r["throughput"] = len(frame) / r["predict_seconds"]
         pre, sup = _best(rows)
         if predictions and pre and sup:
             paired[task] = compare(predictions, pre["run_id"], sup["run_id"])
@@ -167,8 +182,9 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
     out += [""] + [f"- {verdict(task, rows, paired.get(task))}" for task, rows in tables.items()] + [""]
     for task, rows in tables.items():
         out += [f"## {task}", "",
-                "| model | pretrained | test Spearman | 95% CI (seed 0) | Pearson | MSE | seeds | profile | clip | fit s |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+                "| model | pretrained | test Spearman | 95% CI (seed 0) | Pearson | MSE | seeds | profile | clip | "
+                "fit s | predict seq/s | trainable params | pretrained params |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             pre = "yes" if r["pretrained"] else "no"
             clip = "yes" if r["clip"] else "no"
@@ -176,10 +192,11 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
                 low, high = r["ci"]
                 ci = f"{low:.3f}–{high:.3f}" if low is not None and high is not None else "–"
                 out.append(f"| {md(r['model'])} | {pre} | {r['spearman']} | {ci} | {r['pearson']} | {r['mse']} | "
-                           f"{r['seeds']} | {md(r['profile'])} | {clip} | {r['fit']} |")
+                           f"{r['seeds']} | {md(r['profile'])} | {clip} | {r['fit']} | {_count(r['throughput'])} | "
+                           f"{_count(r['trainable'])} | {_count(r['pretrained_params'])} |")
             else:
                 out.append(f"| {md(r['model'])} | {pre} | not run: {md(r['status'])}, {md(r['message'][:160])} "
-                           f"| – | – | – | 0 | {md(r['profile'])} | {clip} | – |")
+                           f"| – | – | – | 0 | {md(r['profile'])} | {clip} | – | – | – | – |")
         absent = sorted({r["model"] for rs in tables.values() for r in rs} - {r["model"] for r in rows})
         if absent:  # a model that ran elsewhere but never here is named, not silently missing
             out += ["", f"Not run on {md(task)} yet: {', '.join(md(m) for m in absent)}."]

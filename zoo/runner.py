@@ -140,7 +140,8 @@ class Runner:
         tags = {"kind": "job", "model": job.model, "task": job.task, "seed": str(job.seed),
                 "profile": job.profile, "plugin": entry.plugin, "plugin_version": entry.version,
                 "pretrained": str(entry.pretrained).lower(), "job_key": key,
-                "git_commit": provenance.git_commit(), "machine": provenance.machine()}
+                "git_commit": provenance.git_commit(), "machine": provenance.machine(),
+                "pretrained_parameters": str(entry.meta.get("parameters", 0) if entry.pretrained else 0)}
         options = {**entry.meta.get("options", {}), **dict(job.options)}
         params = {"seed": job.seed, "profile": job.profile, "clip_predictions": job.clip,
                   "data_dir": self.data_dir or "(download)", **{f"option.{k}": v for k, v in options.items()}}
@@ -190,6 +191,7 @@ class Runner:
                 pred = np.clip(pred, low, high)
             predictions[split_name] = pred
             metrics[f"{split_name}_predict_seconds"] = seconds
+            metrics[f"{split_name}_predict_seq_per_s"] = len(split) / max(seconds, 1e-9)
             metrics.update({f"{split_name}_{k}": v for k, v in regression_metrics(split.targets, pred).items()})
         low, high = bootstrap_spearman(data.test.targets, predictions["test"])
         metrics.update(test_spearman_ci_low=low, test_spearman_ci_high=high)
