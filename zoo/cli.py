@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data_dir = argparse.ArgumentParser(add_help=False)
     data_dir.add_argument("--data-dir", default=os.environ.get("ZOO_DATA_DIR"),
-                          help="folder holding <task>/ data (default: $ZOO_DATA_DIR; unset: download TAPE's data)")
+                          help="folder holding <task>/ data (default: $ZOO_DATA_DIR; unset: each task downloads its official data)")
 
     p = sub.add_parser("eval", parents=[data_dir], help="train and test models on tasks, tracked in MLflow",
                        description="Run every (model, task, seed) job; finished jobs are skipped unless --force.")
