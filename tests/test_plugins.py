@@ -161,3 +161,28 @@ def test_scaffold_refuses_bad_names_and_existing_folders(tmp_path):
     assert 'ok-name = "zoo_ok_name.plugin"' in (root / "pyproject.toml").read_text()
     with pytest.raises(ZooError, match="already exists"):
         new_plugin("ok-name", tmp_path)
+
+
+class RaisesInTasks:
+    @hookimpl
+    def register_models(self, register):
+        register("half-model", lambda **kw: None, pretrained=False)
+
+    @hookimpl
+    def register_tasks(self, register):
+        raise KeyError("data folder")
+
+
+def test_a_failing_hook_sidelines_the_whole_plugin():
+    registry = build([("half", "1", RaisesInTasks()), ("fine", "1", OneGood())])
+    assert "raised in register_tasks" in registry.plugins["half"].error
+    assert "half-model" not in registry.models and registry.plugins["half"].models == []
+    assert "fine" in registry.models
+
+
+def test_one_module_under_two_entry_points_is_reported():
+    import zoo_plugins.linear as linear
+
+    registry = build([("linear", "1", linear), ("linear-again", "1", linear)])
+    assert "is the same object as plugin 'linear'" in registry.plugins["linear-again"].error
+    assert registry.models["linear"].plugin == "linear"

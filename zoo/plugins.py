@@ -158,19 +158,25 @@ def build(plugins: Iterable[tuple[str, str, object | Exception]]) -> Registry:
             if pm.is_registered(obj):
                 pm.unregister(obj)
             info.error = f"Plugin {name!r} is invalid: {_explain(exc)}"
+        except ValueError:  # pluggy refuses one object under two names
+            other = pm.get_name(obj)
+            info.error = (f"Plugin {name!r} is the same object as plugin {other!r}; two entry points name one "
+                          f"module. Remove one of them.")
     for hook in HOOKS:
         kind = "model" if hook == "register_models" else "task"
         impls = getattr(pm.hook, hook).get_hookimpls()
         # pluggy calls last-registered first; we call in load order, so the first plugin keeps a name
         for impl in sorted(impls, key=lambda i: order[i.plugin_name]):
             info = registry.plugins[impl.plugin_name]
+            if info.error:  # one failed hook sidelines the whole plugin
+                continue
             register = _register_callback(registry, info, kind)
             try:
                 impl.function(**{arg: register for arg in impl.argnames})
             except Exception as exc:
                 info.error = (
                     f"Plugin {info.name!r} raised in {hook}: {type(exc).__name__}: {exc}. "
-                    f"Its {kind}s were not loaded; fix the plugin or leave it out with {ENV_SELECT}."
+                    f"None of its models or tasks were loaded; fix the plugin or leave it out with {ENV_SELECT}."
                 )
                 _drop(registry, info)
     return registry
