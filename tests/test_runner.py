@@ -102,6 +102,8 @@ def test_jobs_are_logged_to_mlflow(evaluated):
     local = tracker.client.download_artifacts(run["run_id"], "test_predictions.csv")
     frame = pd.read_csv(local)
     assert list(frame.columns) == ["sequence", "target", "prediction"] and len(frame) == 150
+    scatter = tracker.client.download_artifacts(run["run_id"], "test_scatter.png")
+    assert open(scatter, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bad_models_fail_alone_with_their_plugin_named(evaluated):
@@ -156,6 +158,17 @@ def test_runs_carry_bootstrap_intervals_and_compare(evaluated):
     assert low < rows["cnn"]["score"] + 0.2 and low < high
     result = leaderboard.compare(tracker.predictions, rows["linear"]["run_id"], rows["cnn"]["run_id"])
     assert result["low"] <= result["difference"] <= result["high"]
+
+
+def test_leaderboard_figures(evaluated, data_dir, tmp_path):
+    tracker, _, _ = evaluated
+    reference = leaderboard.read_reference(data_dir.parent / "reference" / "published_results.csv")
+    text = leaderboard.render(tracker.job_runs(), reference, predictions=tracker.predictions, figure_dir=tmp_path)
+    for task in ("fluorescence", "stability"):
+        png = tmp_path / f"{task}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5000
+        assert f"![{task}: test Spearman by model]({task}.png)" in text
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
 
 
 def test_leaderboard_verdict_and_escaping():

@@ -138,9 +138,10 @@ def default_reference_path(data_dir: str | None) -> Path | None:
 
 
 def render(runs: list[dict], reference: list[dict] | None = None, *, reference_path: str | None = None,
-           predictions: Callable[[str], Any] | None = None) -> str:
+           predictions: Callable[[str], Any] | None = None, figure_dir: str | Path | None = None) -> str:
     """The leaderboard. With ``predictions`` (run id -> its test predictions), each task's best
-    pretrained and best supervised models are compared by a paired bootstrap."""
+    pretrained and best supervised models are compared by a paired bootstrap. With ``figure_dir``,
+    a bar chart per task is drawn there (``<task>.png``) and embedded."""
     tables = summarise(runs)
     paired = {}
     for task, rows in tables.items():
@@ -181,7 +182,13 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
         out.append(f"| {md(task)} | {cell(sup)} | {cell(pre)} | {diff} | {word} |")
     out += [""] + [f"- {verdict(task, rows, paired.get(task))}" for task, rows in tables.items()] + [""]
     for task, rows in tables.items():
-        out += [f"## {task}", "",
+        out += [f"## {task}", ""]
+        if figure_dir is not None:
+            from zoo import figures
+
+            figures.task_bars(task, rows, reference or [], Path(figure_dir) / f"{task}.png")
+            out += [f"![{md(task)}: test Spearman by model]({task}.png)", ""]
+        out += [
                 "| model | pretrained | test Spearman | 95% CI (seed 0) | Pearson | MSE | seeds | profile | clip | "
                 "fit s | predict seq/s | trainable params | pretrained params |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

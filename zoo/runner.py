@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import Model, TaskData, Unavailable, ZooError, __version__, provenance
+from zoo import Model, TaskData, Unavailable, ZooError, __version__, figures, provenance
 from zoo.metrics import bootstrap_spearman, regression_metrics
 from zoo.plugins import Entry, Registry, did_you_mean
 
@@ -165,6 +165,7 @@ class Runner:
         return outcome
 
     def _execute(self, job: Job, entry: Entry, options: dict[str, Any], run_id: str) -> Outcome:
+        self._title = job.name
         data = self.task_data(job.task)
         self.tracker.set_tags(run_id, {"data_sha256": ",".join(data.files.values()),
                                        "data_files": ",".join(data.files), "data_notes": "; ".join(data.notes)})
@@ -204,4 +205,6 @@ class Runner:
 
         frame = pd.DataFrame({"sequence": data.test.sequences, "target": data.test.targets, "prediction": pred})
         self.tracker.log_table(run_id, frame, "test_predictions.csv")
+        self.tracker.log_figure(run_id, lambda path: figures.scatter(data.test.targets, pred, self._title, path),
+                                "test_scatter.png")
 

@@ -70,6 +70,13 @@ class Tracker:
             frame.to_csv(path, index=False)
             self.client.log_artifact(run_id, str(path))
 
+    def log_figure(self, run_id: str, draw, filename: str) -> None:
+        """``draw(path)`` writes a picture; it is logged as an artifact of the run."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / filename
+            draw(path)
+            self.client.log_artifact(run_id, str(path))
+
     def predictions(self, run_id: str):
         """A job's ``test_predictions.csv`` (sequence, target, prediction) as a DataFrame."""
         import pandas as pd

@@ -1,0 +1,80 @@
+"""Pictures with matplotlib (imported lazily, Agg backend): a scatter per run, a bar chart per task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SUPERVISED, PRETRAINED, REFERENCE = "#4C72B0", "#DD8452", "#2ca02c"
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed, none opened
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> Path:
+    """Write beside the target and rename, so a reader never sees half a picture."""
+    import os
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+    return path
+
+
+def scatter(targets: np.ndarray, predictions: np.ndarray, title: str, path: str | Path) -> Path:
+    """Predicted against true on the test set, Spearman in the title."""
+    from scipy.stats import spearmanr
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.scatter(targets, predictions, s=4, alpha=0.3, linewidths=0)
+    ax.set_xlabel("true")
+    ax.set_ylabel("predicted")
+    ax.set_title(f"{title}\nSpearman {spearmanr(targets, predictions).statistic:.3f}", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return Path(path)
+
+
+def task_bars(task: str, rows: list[dict[str, Any]], reference: list[dict[str, str]], path: str | Path) -> Path:
+    """Mean test Spearman per model with the seed-0 bootstrap interval; pretrained and supervised in
+    two colours; published numbers for the same task as markers, labelled as such."""
+    plt = _pyplot()
+    ok = [r for r in rows if r["status"] == "ok"]
+    refs = [r for r in reference if r["task"] == task]
+    fig, ax = plt.subplots(figsize=(7, 0.4 * (len(ok) + len(refs)) + 1.8))
+    labels, y = [], 0
+    for r in ok:
+        ax.barh(y, r["score"], color=PRETRAINED if r["pretrained"] else SUPERVISED)
+        low, high = r["ci"]
+        if low is not None:  # the seed-0 interval; the bar is the mean over seeds, so it may sit off-centre
+            ax.plot([low, high], [y, y], color="black", marker="|", markersize=8, linewidth=1)
+        labels.append(f"{r['model']} ({r['profile']}{', clip' if r['clip'] else ''})")
+        y += 1
+    for r in refs:
+        ax.plot(float(r["spearman"]), y, marker="D", color=REFERENCE)
+        labels.append(f"published: {r['model']}")
+        y += 1
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(min(0.0, *(r["score"] for r in ok), *(float(r["spearman"]) for r in refs)) - 0.02, 1.0)
+    ax.set_xlabel("test Spearman")
+    ax.set_title(f"{task}\nbars: mean over seeds; lines: seed-0 95% bootstrap CI", fontsize=10)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in (SUPERVISED, PRETRAINED)]
+    handles.append(plt.Line2D([], [], marker="D", color=REFERENCE, linestyle=""))
+    ax.legend(handles, ["supervised", "pretrained", "published (not run here)"], fontsize=8,
+              loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return Path(path)
