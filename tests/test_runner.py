@@ -218,3 +218,42 @@ def test_unreachable_tracking_server_fails_before_compute(monkeypatch, capsys, s
     err = capsys.readouterr().err
     assert "cannot reach the MLflow tracking server at http://127.0.0.1:9" in err
     assert "Nothing was computed" in err
+
+
+def test_zoo_ui_serves_the_runs_over_rest(evaluated, mlflow_uri, tmp_path):
+    """`zoo ui` on 127.0.0.1 against the filled store; the runs come back through MLflow's REST API."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_uri)
+    proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", "ui", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        tracker, _, _ = evaluated
+        body = json.dumps({"experiment_ids": [tracker.experiment_id], "max_results": 1000,
+                           "filter": "tags.model = 'cnn' and tags.task = 'stability'"}).encode()
+        request = urllib.request.Request(base + "/api/2.0/mlflow/runs/search", data=body,
+                                         headers={"Content-Type": "application/json"})
+        runs = json.load(urllib.request.urlopen(request, timeout=30))["runs"]
+        names = sorted(r["info"]["run_name"] for r in runs)
+        assert names == ["cnn/stability/seed0", "cnn/stability/seed1"]
+    finally:
+        os.killpg(proc.pid, 15)
+        out = proc.communicate(timeout=30)[0].decode()
+    assert f"runs table: http://127.0.0.1:{port}/#/experiments/{Tracker().experiment_id}/runs" in out
