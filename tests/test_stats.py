@@ -78,3 +78,48 @@ def test_compare_refuses_runs_on_different_sequences(noisy):
               "b": pd.DataFrame({"sequence": ["AC", "DF"], "target": [1, 2], "prediction": [2, 1]})}
     with pytest.raises(ValueError, match="different sequences"):
         leaderboard.compare(frames.__getitem__, "a", "b")
+
+
+# --- low-N learning curves -----------------------------------------------------------------------
+
+from zoo import Split  # noqa: E402
+from zoo.runner import nested_subset  # noqa: E402
+
+
+def test_nested_subsets_are_seeded_and_nested():
+    split = Split([f"A{i}" for i in range(500)], np.arange(500.0))
+    small, large = nested_subset(split, 24), nested_subset(split, 96)
+    assert set(small.sequences) < set(large.sequences)
+    assert nested_subset(split, 24).sequences == small.sequences  # same for every model and seed
+    assert len(nested_subset(split, 10_000)) == 500
+
+
+def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
+    import zoo_plugins.cnn as cnn_plugin
+    import zoo_plugins.linear as linear_plugin
+    import zoo_tasks.tape as tape_plugin
+    from zoo.plugins import build
+    from zoo.runner import Runner, plan
+    from zoo.tracking import Tracker
+
+    registry = build([("linear", "0.1.0", linear_plugin), ("cnn", "0.1.0", cnn_plugin), ("tape-tasks", "0.1.0", tape_plugin)])
+    tracker = Tracker(experiment="learning-curves")
+    jobs = plan(registry, ["linear", "cnn"], ["stability"], seeds=2, train_sizes=[48, 192, None],
+                options={"filters": 8, "epochs": 1})
+    assert [j.name for j in jobs][:3] == ["linear/stability/seed0/n48", "linear/stability/seed0/n192",
+                                         "linear/stability/seed0"]
+    outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
+    assert all(o.status == "ok" for o in outcomes)
+    runs = tracker.job_runs()
+    curves = leaderboard.learning_curves(runs)["stability"]
+    assert [p[0] for p in curves[("linear", False)]] == [48, 192, 400]
+    assert all(p[2] <= p[1] <= p[3] for p in curves[("cnn", False)])
+    text = leaderboard.render(runs, figure_dir=tmp_path)
+    assert "## Learning curves" in text and (tmp_path / "stability_learning_curve.png").stat().st_size > 5000
+    assert "no size has both a pretrained and a supervised run yet" in text
+    table = text.split("## stability")[1].split("##")[0]
+    assert "| cnn | no |" in table and "| 2 | default |" in table  # the main table counts full-size runs only
+    fake = {("pre", True): [(48, 0.5, 0.4, 0.6), (400, 0.6, 0.5, 0.7)],
+            ("sup", False): [(48, 0.3, 0.2, 0.4), (400, 0.7, 0.6, 0.8)]}
+    assert leaderboard.curve_statement("t", fake) == ("**t:** a pretrained model beats the best supervised one "
+                                                      "at N=48 (pre 0.500 vs sup 0.300).")

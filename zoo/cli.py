@@ -21,6 +21,19 @@ def _console():
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
+def _parse_sizes(text: str) -> list[int | None]:
+    sizes = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "full":
+            sizes.append(None)
+        elif part.isdigit() and int(part) > 0:
+            sizes.append(int(part))
+        else:
+            raise argparse.ArgumentTypeError(f"expected positive integers or 'full', e.g. 24,96,384,full; got {part!r}")
+    return sizes
+
+
 def _parse_option(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
@@ -45,7 +58,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from zoo.runner import Runner, plan
 
     jobs = plan(registry, models, tasks, seeds=args.seeds, profile=args.profile, clip=args.clip,
-                options=dict(args.option))
+                options=dict(args.option), train_sizes=args.train_sizes)
     from zoo.progress import Reporter
     from zoo.tracking import Tracker
 
@@ -53,6 +66,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     console.print(f"{len(jobs)} jobs ({len(models)} models x {len(tasks)} tasks); tracking to {tracker.uri}",
                   highlight=False)
     invocation = {"models": ",".join(models), "tasks": ",".join(tasks), "seeds": args.seeds,
+                  "train_sizes": ",".join("full" if n is None else str(n) for n in args.train_sizes or [None]),
                   "profile": args.profile, "clip": args.clip, "force": args.force,
                   "data_dir": args.data_dir or "(download)"}
     with Reporter() as reporter:
@@ -214,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--option", action="append", type=_parse_option, default=[], metavar="KEY=VALUE",
                    help="a model option, e.g. -o alpha=0.5 or -o filters=512 (JSON values)")
     p.add_argument("--force", action="store_true", help="rerun jobs that already finished")
+    p.add_argument("--train-sizes", type=_parse_sizes, default=None, metavar="N,N,...,full",
+                   help="also train on nested, seeded subsets of the train split of these sizes "
+                        "(learning curves), e.g. 24,96,384,1536,6144,full")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("plugins", help="list plugins, their models and their status",

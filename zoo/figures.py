@@ -78,3 +78,26 @@ def task_bars(task: str, rows: list[dict[str, Any]], reference: list[dict[str, s
     _save(fig, path)
     plt.close(fig)
     return Path(path)
+
+
+def learning_curve(task: str, curves: dict[tuple[str, bool], list[tuple[int, float, float, float]]],
+                   path: str | Path) -> Path:
+    """Spearman against training-set size on a log axis, a line per model, bootstrap bands."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    shades = {True: iter(plt.cm.Oranges(np.linspace(0.5, 0.9, 8))), False: iter(plt.cm.Blues(np.linspace(0.5, 0.9, 8)))}
+    for (model, pretrained), points in curves.items():
+        n, mean, low, high = (np.array(v, dtype=float) for v in zip(*points))
+        color = next(shades[pretrained])
+        ax.plot(n, mean, marker="o", color=color, label=f"{model} ({'pretrained' if pretrained else 'supervised'})")
+        if np.isfinite(low).all() and np.isfinite(high).all():
+            ax.fill_between(n, low, high, color=color, alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_xlabel("training sequences (log scale)")
+    ax.set_ylabel("test Spearman")
+    ax.set_title(f"{task}: learning curves", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return Path(path)

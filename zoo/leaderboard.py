@@ -47,10 +47,15 @@ def _count(value: Any) -> str:
     return f"{number:,.0f}" if number >= 10 else f"{number:.1f}"
 
 
+def full_size(run: dict) -> bool:
+    return run.get("tags.train_size", "full") == "full"
+
+
 def summarise(runs: list[dict]) -> dict[str, list[dict]]:
-    """Rows per task, one per (model, profile, clip), best test Spearman first; failed models included."""
+    """Rows per task, one per (model, profile, clip), best test Spearman first; failed models included.
+    Runs on train subsets (learning curves) are left to :func:`learning_curves`."""
     groups: dict[tuple, list[dict]] = {}
-    for run in latest_per_job(runs):
+    for run in filter(full_size, latest_per_job(runs)):
         key = (run.get("tags.task"), run.get("tags.model"), run.get("tags.profile"),
                run.get("params.clip_predictions"))
         groups.setdefault(key, []).append(run)
@@ -81,6 +86,51 @@ def summarise(runs: list[dict]) -> dict[str, list[dict]]:
     for rows in tables.values():
         rows.sort(key=lambda r: (-r["score"], r["model"], r["profile"]))
     return dict(sorted(tables.items()))
+
+
+def learning_curves(runs: list[dict]) -> dict[str, dict[tuple[str, bool], list[tuple[int, float, float, float]]]]:
+    """Per task and (model, pretrained): (train sequences, mean Spearman, mean CI low, mean CI high) by size.
+
+    Only tasks with subsampled runs get curves; the full-size runs join them as the last point."""
+    points: dict[str, dict[tuple[str, bool], dict[int, list[dict]]]] = {}
+    finished = [r for r in latest_per_job(runs) if r.get("tags.outcome") == "ok"]
+    with_curves = {r.get("tags.task") for r in finished if not full_size(r)}
+    for r in finished:
+        if r.get("tags.task") not in with_curves or "params.train_sequences" not in r:
+            continue
+        model = (r["tags.model"], r.get("tags.pretrained") == "true")
+        points.setdefault(r["tags.task"], {}).setdefault(model, {}).setdefault(int(r["params.train_sequences"]), []).append(r)
+    curves = {}
+    for task, models in sorted(points.items()):
+        curves[task] = {}
+        for model, by_size in sorted(models.items()):
+            curves[task][model] = [
+                (n, float(np.mean([r["metrics.test_spearman"] for r in rs])),
+                 float(np.mean([r.get("metrics.test_spearman_ci_low", np.nan) for r in rs])),
+                 float(np.mean([r.get("metrics.test_spearman_ci_high", np.nan) for r in rs])))
+                for n, rs in sorted(by_size.items())]
+    return curves
+
+
+def curve_statement(task: str, curves: dict[tuple[str, bool], list[tuple]]) -> str:
+    """Where, if anywhere, the best pretrained model beats the best supervised one along the curve."""
+    sizes = sorted({p[0] for pts in curves.values() for p in pts})
+    wins, compared = [], 0
+    for n in sizes:
+        best = {}
+        for (model, pretrained), pts in curves.items():
+            score = next((p[1] for p in pts if p[0] == n), None)
+            if score is not None and score > best.get(pretrained, (-np.inf,))[0]:
+                best[pretrained] = (score, model)
+        if True in best and False in best:
+            compared += 1
+            if best[True][0] > best[False][0]:
+                wins.append(f"N={n} ({md(best[True][1])} {best[True][0]:.3f} vs {md(best[False][1])} {best[False][0]:.3f})")
+    if not compared:
+        return f"**{task}:** no size has both a pretrained and a supervised run yet."
+    if not wins:
+        return f"**{task}:** at none of the {compared} sizes with both kinds of model does a pretrained model beat the best supervised one."
+    return f"**{task}:** a pretrained model beats the best supervised one at {', '.join(wins)}."
 
 
 def _best(rows: list[dict]) -> tuple[dict | None, dict | None]:
@@ -211,6 +261,18 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
         if notes:
             out += ["", f"Data notes: {md('; '.join(notes))}."]
         out.append("")
+    curves = learning_curves(runs)
+    if curves:
+        out += ["## Learning curves", "",
+                "Test Spearman against the number of training sequences (nested, seeded subsets of the train "
+                "split; valid and test stay whole). Mean over seeds; bands: mean seed bootstrap 95% CI.", ""]
+        for task, task_curves in curves.items():
+            if figure_dir is not None:
+                from zoo import figures
+
+                figures.learning_curve(task, task_curves, Path(figure_dir) / f"{task}_learning_curve.png")
+                out += [f"![{md(task)}: learning curves]({task}_learning_curve.png)", ""]
+            out += [f"- {curve_statement(task, task_curves)}", ""]
     if reference:
         out += ["## Published reference numbers (not run here)", "",
                 f"Copied from `{md(reference_path or 'published_results.csv')}` with their sources, for "

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import Model, TaskData, Unavailable, ZooError, __version__, figures, provenance
+from zoo import Model, Split, TaskData, Unavailable, ZooError, __version__, figures, provenance
 from zoo.metrics import bootstrap_spearman, regression_metrics
 from zoo.plugins import Entry, Registry, did_you_mean
 
@@ -29,16 +29,26 @@ class Job:
     profile: str
     clip: bool
     options: tuple[tuple[str, Any], ...] = ()
+    train_size: int | None = None  # None: the whole train split
 
     @property
     def name(self) -> str:
-        return f"{self.model}/{self.task}/seed{self.seed}"
+        size = f"/n{self.train_size}" if self.train_size is not None else ""
+        return f"{self.model}/{self.task}/seed{self.seed}{size}"
 
     def key(self, data_fingerprint: str) -> str:
         """Identity for resume: same configuration on the same data files means the same result."""
-        blob = json.dumps([self.model, self.task, self.seed, self.profile, self.clip, self.options,
-                           data_fingerprint], default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+        parts = [self.model, self.task, self.seed, self.profile, self.clip, self.options, data_fingerprint]
+        if self.train_size is not None:  # appended only when set, so full-data keys never change
+            parts.append(self.train_size)
+        return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
+
+
+def nested_subset(split: Split, n: int, seed: int = 0) -> Split:
+    """The first ``n`` of one seeded permutation: smaller training sets are subsets of larger ones,
+    and every model sees the same sequences at each size."""
+    order = np.random.default_rng(seed).permutation(len(split))
+    return split.subset(np.sort(order[:n]))
 
 
 @dataclass
@@ -51,8 +61,10 @@ class Outcome:
 
 
 def plan(registry: Registry, models: list[str], tasks: list[str], *, seeds: int = 3, profile: str = "default",
-         clip: bool | None = None, options: dict[str, Any] | None = None) -> list[Job]:
-    """Every (model, task, seed) job. Deterministic models run one seed; ``clip`` defaults to the paper profile."""
+         clip: bool | None = None, options: dict[str, Any] | None = None,
+         train_sizes: list[int | None] | None = None) -> list[Job]:
+    """Every (model, task, seed, train size) job. Deterministic models run one seed; ``clip`` defaults
+    to the paper profile; ``train_sizes`` (None meaning the full split) defaults to the full split."""
     entries = [registry.model(m) for m in models]
     for t in tasks:
         registry.task(t)
@@ -66,8 +78,9 @@ def plan(registry: Registry, models: list[str], tasks: list[str], *, seeds: int 
     for entry in entries:
         mine = tuple(sorted((k, v) for k, v in options.items() if k in entry.meta.get("options", {})))
         for task in tasks:
-            for seed in range(1 if entry.meta.get("deterministic") else seeds):
-                jobs.append(Job(entry.name, task, seed, profile, clip, mine))
+            for size in train_sizes or [None]:
+                for seed in range(1 if entry.meta.get("deterministic") else seeds):
+                    jobs.append(Job(entry.name, task, seed, profile, clip, mine, size))
     return jobs
 
 
@@ -143,6 +156,7 @@ class Runner:
                 "git_commit": provenance.git_commit(), "machine": provenance.machine(),
                 "pretrained_parameters": str(entry.meta.get("parameters", 0) if entry.pretrained else 0)}
         options = {**entry.meta.get("options", {}), **dict(job.options)}
+        tags["train_size"] = "full" if job.train_size is None else str(job.train_size)
         params = {"seed": job.seed, "profile": job.profile, "clip_predictions": job.clip,
                   "data_dir": self.data_dir or "(download)", **{f"option.{k}": v for k, v in options.items()}}
         run_id = self.tracker.start_run(job.name, tags, params, parent=parent)
@@ -169,6 +183,8 @@ class Runner:
         data = self.task_data(job.task)
         self.tracker.set_tags(run_id, {"data_sha256": ",".join(data.files.values()),
                                        "data_files": ",".join(data.files), "data_notes": "; ".join(data.notes)})
+        train = data.train if job.train_size is None else nested_subset(data.train, job.train_size)
+        self.tracker.log_params(run_id, {"train_sequences": len(train)})
         model = entry.factory(task=job.task, seed=job.seed, profile=job.profile, options=options,
                               progress=self.progress.step if self.progress else None)
         if not isinstance(model, Model):
@@ -176,11 +192,11 @@ class Runner:
                            f"{type(model).__name__}, which has no fit(train, valid) and predict(sequences). "
                            f"Fix the plugin's factory.")
         start = time.perf_counter()
-        model.fit(data.train, data.valid)
+        model.fit(train, data.valid)
         fit_seconds = time.perf_counter() - start
         if getattr(model, "params", None):
             self.tracker.log_params(run_id, {f"hp.{k}": v for k, v in model.params.items()})
-        low, high = data.train.targets.min(), data.train.targets.max()
+        low, high = train.targets.min(), train.targets.max()
         metrics = {"fit_seconds": fit_seconds}
         predictions = {}
         for split_name in ("valid", "test"):
