@@ -50,6 +50,7 @@ class EmbeddingCache:
         self.identity = identity
         self.folder = Path(root or cache_dir() / "embeddings") / identity
         self.corrupt: list[str] = []  # shards found damaged (and deleted) while loading
+        self._known: dict[str, np.ndarray] | None = None  # shards read once per cache object
 
     def _load(self) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
@@ -80,7 +81,9 @@ class EmbeddingCache:
         chunks of ``shard_size`` that are each saved as soon as they are done.
         ``progress(done, total)`` counts the sequences computed."""
         keys = [sequence_key(s) for s in sequences]
-        known = self._load()
+        if self._known is None:
+            self._known = self._load()
+        known = self._known
         missing: dict[str, str] = {}
         for key, seq in zip(keys, sequences):
             if key not in known:
