@@ -15,6 +15,13 @@ class ESMBackbone(nn.Module):
         self.converter = alphabet.get_batch_converter()
 
     def tokenize(self, sequences: list[str]):
+        limit = getattr(self.model, "max_positions", None) or 1024  # ESM-1b's learned positions; ESM-2 trained at 1024
+        longest = max(map(len, sequences))
+        if longest + 2 > limit:  # BOS and EOS take two positions
+            from zoo import ZooError
+
+            raise ZooError(f"a sequence of {longest} residues is longer than this ESM model's maximum of "
+                           f"{limit - 2}. Fix: crop the sequences, or use a model without the limit (unirep).")
         _, _, tokens = self.converter([(str(i), s) for i, s in enumerate(sequences)])
         attention = tokens != self.alphabet.padding_idx
         pool = attention.clone()

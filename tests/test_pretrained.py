@@ -150,6 +150,17 @@ def test_esm_loads_local_checkpoint_and_embeds(tiny_esm, offline_hub, monkeypatc
     check_model(partial(esm.make_frozen, "esm2_t6_8M_UR50D"), {"weights": str(path), "batch_size": 4})
 
 
+def test_esm_refuses_sequences_past_its_maximum(tiny_esm):
+    from zoo import ZooError
+    from zoo_plugins import esm
+    from zoo_plugins.esm_net import ESMBackbone
+
+    folder, _ = tiny_esm
+    backbone = ESMBackbone(*esm.load_model("esm2_t6_8M_UR50D", folder / "esm2_t6_8M_UR50D.pt"))
+    with pytest.raises(ZooError, match="a sequence of 1100 residues is longer than this ESM model's maximum of 1022"):
+        backbone.tokenize(["A" * 1100])
+
+
 def test_esm_without_weights_is_unavailable_not_a_crash(offline_hub, subset_dir, mlflow_uri):
     from zoo.plugins import discover
 
