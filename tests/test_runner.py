@@ -172,10 +172,11 @@ def test_leaderboard_figures(evaluated, data_dir, tmp_path):
 
 
 def test_leaderboard_verdict_and_escaping():
-    rows = [{"model": "pre|trained", "pretrained": True, "status": "ok", "score": 0.7},
-            {"model": "cnn", "pretrained": False, "status": "ok", "score": 0.75}]
+    rows = [{"model": "linear", "pretrained": False, "status": "ok", "score": 0.9, "clip": True},
+            {"model": "pre|trained", "pretrained": True, "status": "ok", "score": 0.7, "clip": False},
+            {"model": "cnn", "pretrained": False, "status": "ok", "score": 0.75, "clip": False}]
     text = leaderboard.verdict("stability", rows)
-    assert "pretraining did not help" in text and "pre\\|trained" in text and "-0.050" in text
+    assert "pretraining did not help" in text and "pre\\|trained" in text and "-0.050" in text  # vs cnn, not clipped linear
 
 
 def test_write_atomic_leaves_no_partial_file(tmp_path):

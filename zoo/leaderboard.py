@@ -134,7 +134,10 @@ def curve_statement(task: str, curves: dict[tuple[str, bool], list[tuple]]) -> s
 
 
 def _best(rows: list[dict]) -> tuple[dict | None, dict | None]:
-    ok = [r for r in rows if r["status"] == "ok"]
+    """Best pretrained and best supervised row. Clipped rows are compared only when nothing else
+    finished: clipping ties predictions at the bounds and raises Spearman, so a clipped row
+    against an unclipped one is not a fair pair."""
+    ok = [r for r in rows if r["status"] == "ok" and not r["clip"]] or [r for r in rows if r["status"] == "ok"]
     return (next((r for r in ok if r["pretrained"]), None), next((r for r in ok if not r["pretrained"]), None))
 
 
@@ -217,7 +220,8 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
            f"- Code commit(s): {', '.join(commits) or 'none'}",
            f"- Profile(s): {', '.join(md(p) for p in profiles) or 'none'} (per row in the tables)",
            "- Mean ± sd over seeds; `clip` = test predictions clipped to the training-label range "
-           "(the paper's practice, on in the `paper` profile).", ""]
+           "(the paper's practice, on in the `paper` profile). Verdicts pair unclipped rows: clipping ties "
+           "predictions at the bounds and raises Spearman.", ""]
     if not tables:
         out += ["No runs recorded yet. Run `zoo eval --all`, then `zoo leaderboard`.", ""]
     out += ["## Verdicts", "",
