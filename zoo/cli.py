@@ -141,13 +141,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     tracker = Tracker()
     runs = tracker.job_runs()
     ref_path = args.reference or leaderboard.default_reference_path(args.data_dir)
+    from functools import lru_cache  # the CI fallback and the paired verdict read the same runs
     from pathlib import Path
 
     figure_dir = None if args.output == "-" else Path(args.output).parent
     if figure_dir is not None:
         figure_dir.mkdir(parents=True, exist_ok=True)
     text = leaderboard.render(runs, leaderboard.read_reference(ref_path), reference_path=ref_path and str(ref_path),
-                              predictions=tracker.predictions, figure_dir=figure_dir)
+                              predictions=lru_cache(maxsize=None)(tracker.predictions), figure_dir=figure_dir)
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -179,7 +179,6 @@ class Runner:
         return outcome
 
     def _execute(self, job: Job, entry: Entry, options: dict[str, Any], run_id: str) -> Outcome:
-        self._title = job.name
         data = self.task_data(job.task)
         self.tracker.set_tags(run_id, {"data_sha256": ",".join(data.files.values()),
                                        "data_files": ",".join(data.files), "data_notes": "; ".join(data.notes)})
@@ -213,14 +212,14 @@ class Runner:
         low, high = bootstrap_spearman(data.test.targets, predictions["test"])
         metrics.update(test_spearman_ci_low=low, test_spearman_ci_high=high)
         self.tracker.log_metrics(run_id, metrics)
-        self._log_predictions(run_id, data, predictions["test"])
+        self._log_predictions(run_id, job.name, data, predictions["test"])
         return Outcome(job, "ok", metrics=metrics)
 
-    def _log_predictions(self, run_id: str, data: TaskData, pred: np.ndarray) -> None:
+    def _log_predictions(self, run_id: str, title: str, data: TaskData, pred: np.ndarray) -> None:
         import pandas as pd
 
         frame = pd.DataFrame({"sequence": data.test.sequences, "target": data.test.targets, "prediction": pred})
         self.tracker.log_table(run_id, frame, "test_predictions.csv")
-        self.tracker.log_figure(run_id, lambda path: figures.scatter(data.test.targets, pred, self._title, path),
+        self.tracker.log_figure(run_id, lambda path: figures.scatter(data.test.targets, pred, title, path),
                                 "test_scatter.png")
 
