@@ -7,8 +7,11 @@ they work in the UI's search box, e.g. ``tags.task = 'stability' and tags.pretra
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +26,16 @@ class Tracker:
         import mlflow
         from mlflow.tracking import MlflowClient
 
+        self.experiment = experiment
+        self.journal = None  # set once a tracking server drops mid-run (zoo.spool)
         self.uri = uri or mlflow.get_tracking_uri()  # MLFLOW_TRACKING_URI, else sqlite:///mlflow.db
         if self.uri.startswith(("http://", "https://")):
+            # MLflow's client retries a lost server for minutes by default; give up within seconds
+            # and keep results in the journal instead (see _write).
+            os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+            os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+            os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+            os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # one line per run ended
             probe_server(self.uri)
         self.client = MlflowClient(self.uri)
         try:
@@ -37,45 +48,90 @@ class Tracker:
                 f"sqlite:///mlflow.db in this folder."
             ) from exc
 
+    # Every write goes through _write: online it calls the store; once a tracking server has
+    # dropped, it goes to the journal instead (zoo/spool.py), for `zoo sync` to replay.
     def start_run(self, name: str, tags: dict[str, str], params: dict[str, Any] | None = None,
                   parent: str | None = None) -> str:
         if parent:
             tags = {**tags, "mlflow.parentRunId": parent}
-        run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
+        run_id = self._write("create_run", experiment_id=self.experiment_id, name=name, tags=tags)
         if params:
-            self.log_params(run.info.run_id, params)
-        return run.info.run_id
+            self.log_params(run_id, params)
+        return run_id
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        items = [Param(k, str(v)[:6000]) for k, v in sorted(params.items())]
+        items = [(k, str(v)[:6000]) for k, v in sorted(params.items())]
         for start in range(0, len(items), 100):  # MLflow caps a batch at 100 params
-            self.client.log_batch(run_id, params=items[start:start + 100])
+            self._write("log_batch", run=run_id, params=items[start:start + 100])
 
     def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
-        from mlflow.entities import Metric
-
         now = int(time.time() * 1000)
-        self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in sorted(metrics.items())])
+        self._write("log_batch", run=run_id, metrics=[(k, float(v), now) for k, v in sorted(metrics.items())])
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
-        from mlflow.entities import RunTag
-
-        self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in sorted(tags.items())])
+        self._write("log_batch", run=run_id, tags=[(k, str(v)[:5000]) for k, v in sorted(tags.items())])
 
     def log_table(self, run_id: str, frame, filename: str) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / filename
             frame.to_csv(path, index=False)
-            self.client.log_artifact(run_id, str(path))
+            self._write("log_artifact", run=run_id, path=str(path))
 
     def log_figure(self, run_id: str, draw, filename: str) -> None:
         """``draw(path)`` writes a picture; it is logged as an artifact of the run."""
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / filename
             draw(path)
-            self.client.log_artifact(run_id, str(path))
+            self._write("log_artifact", run=run_id, path=str(path))
+
+    def end_run(self, run_id: str, status: str = "FINISHED") -> None:
+        self._write("terminate", run=run_id, status=status)
+
+    def _write(self, op: str, **fields: Any) -> str | None:
+        if self.journal is None:
+            try:
+                return self.apply(op, fields, {})
+            except Exception as exc:
+                remote = self.uri.startswith(("http://", "https://"))
+                if not remote or not (connection_lost(exc) or not server_answers(self.uri)):
+                    raise  # not a lost connection: a real error
+                from zoo.spool import Journal
+
+                self.journal = Journal(self.uri)
+                print(f"zoo: warning: the MLflow tracking server {self.uri} stopped answering "
+                      f"({type(exc).__name__}). Results are kept in {self.journal.path} until `zoo sync`.",
+                      file=sys.stderr, flush=True)
+        if op == "create_run":
+            fields["id"] = f"offline-{uuid.uuid4().hex}"
+        self.journal.append(op, **fields)
+        return fields.get("id")
+
+    def apply(self, op: str, fields: dict[str, Any], ids: dict[str, str]) -> str | None:
+        """Perform one write on the store; ``ids`` maps offline run ids to real ones (for replay)."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        if op == "create_run":
+            tags = {k: ids.get(v, v) if k == "mlflow.parentRunId" else v for k, v in fields["tags"].items()}
+            run = self.client.create_run(fields["experiment_id"], run_name=fields["name"], tags=tags)
+            return run.info.run_id
+        run_id = ids.get(fields["run"], fields["run"])
+        if op == "log_batch":
+            self.client.log_batch(run_id, params=[Param(k, v) for k, v in fields.get("params", [])],
+                                  metrics=[Metric(k, v, t, 0) for k, v, t in fields.get("metrics", [])],
+                                  tags=[RunTag(k, v) for k, v in fields.get("tags", [])])
+        elif op == "log_artifact":
+            self.client.log_artifact(run_id, fields["path"])
+        elif op == "terminate":
+            self.client.set_terminated(run_id, fields["status"])
+        else:
+            raise ValueError(f"unknown tracking write {op!r}")
+        return None
+
+    def sync(self) -> int:
+        """Replay the writes kept while the server was unreachable; returns how many were applied."""
+        from zoo import spool
+
+        return spool.replay(self.uri, self.apply)
 
     def predictions(self, run_id: str):
         """A job's ``test_predictions.csv`` (sequence, target, prediction) as a DataFrame."""
@@ -83,8 +139,17 @@ class Tracker:
 
         return pd.read_csv(self.client.download_artifacts(run_id, "test_predictions.csv"))
 
-    def end_run(self, run_id: str, status: str = "FINISHED") -> None:
-        self.client.set_terminated(run_id, status)
+    def end_children(self, parent: str, status: str, *, job_key: str | None = None, message: str = "") -> None:
+        """End the children of ``parent`` still marked running (after Ctrl-C, or a worker that died)."""
+        if self.journal is not None:  # offline: nothing can be searched; a rerun redoes unfinished jobs
+            return
+        query = f"tags.mlflow.parentRunId = '{parent}' and attributes.status = 'RUNNING'"
+        if job_key:
+            query += f" and tags.job_key = '{job_key}'"
+        for run in self.client.search_runs([self.experiment_id], query, max_results=50000):
+            if message:
+                self.set_tags(run.info.run_id, {"outcome": "failed", "message": message[:1000]})
+            self.end_run(run.info.run_id, status)
 
     def finished_job_keys(self) -> set[str]:
         runs = self.client.search_runs([self.experiment_id], f"{JOB_FILTER} and tags.outcome = 'ok' "
@@ -122,3 +187,24 @@ def probe_server(uri: str, timeout: float = 5.0) -> None:
         raise ZooError(f"cannot reach the MLflow tracking server at {uri} ({reason}). Fix: start it "
                        f"(mlflow server --host 127.0.0.1 ...), correct MLFLOW_TRACKING_URI, or unset it to "
                        f"track into sqlite:///mlflow.db here. Nothing was computed.") from exc
+
+
+def server_answers(uri: str) -> bool:
+    try:
+        probe_server(uri)
+    except ZooError:
+        return False
+    return True
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether a failed MLflow call failed for want of a connection (refused, reset, timed out).
+
+    MLflow wraps the requests error in its own exception, so the whole chain is searched."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in (
+                "ConnectionError", "ConnectTimeout", "ReadTimeout", "MaxRetryError", "NewConnectionError"):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
