@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from zoo import Split
+from zoo_plugins.device import pick
 
 
 def masked_mean(hidden: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
@@ -29,13 +30,19 @@ def _batches(sequences: Sequence[str], batch_size: int):
         yield order[start:start + batch_size]
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """CUDA raises OutOfMemoryError; torch's CPU allocator raises a RuntimeError that says so."""
+    return isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "can't allocate memory" in str(exc)
+
+
 def embed(backbone: nn.Module, sequences: Sequence[str], batch_size: int = 32,
           progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """(n, hidden) float32 mean-pooled embeddings, in input order.
 
     A batch that runs out of memory is retried at half the size instead of failing the job.
     """
-    backbone.eval()
+    device = pick()
+    backbone.to(device).eval()
     out = np.empty((len(sequences), backbone.hidden_size), dtype=np.float32)
     done, size = 0, batch_size
     pending = list(_batches(sequences, batch_size))
@@ -43,10 +50,10 @@ def embed(backbone: nn.Module, sequences: Sequence[str], batch_size: int = 32,
         while pending:
             idx = pending.pop(0)
             try:
-                tokens, attention, pool = backbone.tokenize([sequences[i] for i in idx])
-                out[idx] = masked_mean(backbone(tokens, attention), pool).float().numpy()
-            except (torch.OutOfMemoryError, MemoryError):
-                if len(idx) == 1:
+                tokens, attention, pool = (t.to(device) for t in backbone.tokenize([sequences[i] for i in idx]))
+                out[idx] = masked_mean(backbone(tokens, attention), pool).float().cpu().numpy()
+            except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+                if len(idx) == 1 or not out_of_memory(exc):
                     raise
                 size = max(1, len(idx) // 2)
                 pending[:0] = [idx[:size], idx[size:]]
@@ -74,18 +81,19 @@ class FineTuned:
         self.backbone = None
 
     def _forward(self, sequences: Sequence[str]) -> torch.Tensor:
-        tokens, attention, pool = self.backbone.tokenize(list(sequences))
+        tokens, attention, pool = (t.to(self.device) for t in self.backbone.tokenize(list(sequences)))
         return self.head(masked_mean(self.backbone(tokens, attention), pool)).squeeze(-1)
 
     def fit(self, train: Split, valid: Split) -> None:
         p = self.params
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
-        self.backbone = self.make_backbone()
-        self.head = nn.Linear(self.backbone.hidden_size, 1)
+        self.device = pick()
+        self.backbone = self.make_backbone().to(self.device)
+        self.head = nn.Linear(self.backbone.hidden_size, 1).to(self.device)
         self.params["trainable_parameters"] = sum(p.numel() for p in [*self.backbone.parameters(), *self.head.parameters()])
         self.mean, self.scale = float(train.targets.mean()), float(train.targets.std() or 1.0)
-        y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32)
+        y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32, device=self.device)
         opt = torch.optim.AdamW([{"params": self.backbone.parameters(), "lr": p["lr"]},
                                  {"params": self.head.parameters(), "lr": p["head_lr"]}])
         per_epoch = math.ceil(len(train) / p["batch_size"])
@@ -119,5 +127,5 @@ class FineTuned:
         out = np.empty(len(sequences))
         with torch.inference_mode():
             for idx in _batches(sequences, 32):
-                out[idx] = self._forward([sequences[i] for i in idx]).double().numpy()
+                out[idx] = self._forward([sequences[i] for i in idx]).double().cpu().numpy()
         return out * self.scale + self.mean

@@ -7,6 +7,7 @@ and ``zoo --help`` stay fast.
 from __future__ import annotations
 
 from zoo import hookimpl
+from zoo_plugins.device import GPU_JOB
 
 # The paper's recipes, per task. lr and weight decay are (conv layers, head).
 PAPER = {
@@ -51,6 +52,6 @@ def make_cnn(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
-    register("cnn", make_cnn, pretrained=False, options=OPTIONS,
+    register("cnn", make_cnn, pretrained=False, resources=GPU_JOB, options=OPTIONS,
              description="one-hot CNN with masked max-pool (paper recipe per task; "
                          "the dilated variant is -o dilations=[1,2,1])")

@@ -12,6 +12,7 @@ from torch import nn
 
 from zoo import Split
 from zoo_plugins import onehot
+from zoo_plugins.device import pick
 
 
 class OneHotConv(nn.Module):
@@ -153,12 +154,14 @@ class CNNRegressor:
         self.seed = seed
         self.progress = progress
         self.net: CNN | None = None
+        self.device = pick()
 
     def _batches(self, sequences: Sequence[str], order: np.ndarray, size: int):
         for start in range(0, len(order), size):
             idx = order[start:start + size]
             batch = [sequences[i] for i in idx]
-            yield idx, torch.from_numpy(onehot.tokens(batch)), torch.tensor([len(s) for s in batch])
+            yield (idx, torch.from_numpy(onehot.tokens(batch)).to(self.device),
+                   torch.tensor([len(s) for s in batch], device=self.device))
 
     def fit(self, train: Split, valid: Split) -> None:
         from scipy.stats import spearmanr
@@ -166,10 +169,10 @@ class CNNRegressor:
         r = self.recipe
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
-        self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"])
+        self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"]).to(self.device)
         self.params["trainable_parameters"] = sum(p.numel() for p in self.net.parameters())
         self.mean, self.scale = (train.targets.mean(), train.targets.std()) if r["standardize"] else (0.0, 1.0)
-        y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32)
+        y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32, device=self.device)
         if r["min_steps_per_epoch"]:
             r["batch_size"] = max(1, min(r["batch_size"], len(train) // r["min_steps_per_epoch"]))
             self.params["batch_size"] = r["batch_size"]
@@ -204,5 +207,5 @@ class CNNRegressor:
         order = np.argsort([len(s) for s in sequences], kind="stable")
         out = np.empty(len(sequences), dtype=np.float64)
         for idx, tok, lengths in self._batches(sequences, order, 1024):
-            out[idx] = self.net(tok, lengths).double().numpy()
+            out[idx] = self.net(tok, lengths).double().cpu().numpy()
         return out * self.scale + self.mean

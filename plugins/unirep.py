@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from zoo import Unavailable, hookimpl
+from zoo_plugins.device import GPU_JOB
 from zoo_plugins.variants import FINETUNE_OPTIONS
 
 WEIGHTS = Path("weights") / "uniref50" / "1900_weights" / "model_weights.npz"
@@ -85,10 +86,10 @@ def make_finetuned(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
-    register("unirep", make_frozen, pretrained=True, deterministic=True, parameters=PARAMETERS,
+    register("unirep", make_frozen, pretrained=True, resources=GPU_JOB, deterministic=True, parameters=PARAMETERS,
              trainable_parameters="head only", availability=availability,
              description="UniRep-1900 (UniRef50, TAPE's babbler-1900) frozen mean embedding + ridge head",
              options={"weights": None, "batch_size": 256})
-    register("unirep-finetune", make_finetuned, pretrained=True, parameters=PARAMETERS, availability=availability,
+    register("unirep-finetune", make_finetuned, pretrained=True, resources=GPU_JOB, parameters=PARAMETERS, availability=availability,
              description="UniRep-1900 fine-tuned end to end with a linear head (CPU profile: bounded steps)",
              options=FINETUNE_OPTIONS)

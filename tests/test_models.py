@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from zoo import ZooError
 from zoo.metrics import regression_metrics
 from zoo_plugins import cnn, linear, onehot
 from zoo_plugins.cnn_net import CNN
@@ -89,3 +90,16 @@ def test_embedding_first_layer_equals_conv1d(layers, dilation):
     grad_slow = slow.first.weight.grad.permute(2, 1, 0).reshape(-1, 12)
     assert torch.allclose(fast.first.table.weight.grad, grad_slow, atol=1e-5)
     assert torch.allclose(fast.first.bias.grad, slow.first.bias.grad, atol=1e-5)
+
+
+def test_device_is_the_cpu_here_and_a_missing_gpu_is_named(monkeypatch):
+    import torch
+
+    from zoo_plugins.device import pick
+
+    monkeypatch.delenv("ZOO_DEVICE", raising=False)
+    assert pick() == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("ZOO_DEVICE", "cuda")
+        with pytest.raises(ZooError, match="ZOO_DEVICE=cuda, but torch sees no GPU.*Fix: unset ZOO_DEVICE"):
+            pick()

@@ -322,3 +322,35 @@ def test_ridge_path_equals_scikit_learn():
     for alpha, head in ridge_path(x, y, (0.1, 10.0, 1000.0)).items():
         reference = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(x, y).predict(test)
         assert np.allclose(head(test), reference, rtol=1e-4, atol=1e-4)
+
+
+class Greedy(torch.nn.Module):
+    """Mean of a token embedding, plus a scratch buffer of 10**(3 x batch) floats: batches of up
+    to 3 fit, and from 4 on torch's CPU allocator really refuses (terabytes), as a GPU would."""
+
+    hidden_size = 4
+
+    def __init__(self):
+        super().__init__()
+        self.table = torch.nn.Embedding(25, 4)
+        self.batches = []
+
+    def tokenize(self, sequences):
+        tokens = torch.tensor([[ord(c) - 65 for c in s] for s in sequences])
+        mask = torch.ones_like(tokens, dtype=torch.bool)
+        return tokens, mask, mask
+
+    def forward(self, tokens, attention):
+        torch.empty(10 ** min(3 * len(tokens), 13), dtype=torch.float32)
+        self.batches.append(len(tokens))  # the batches that fitted
+        return self.table(tokens)
+
+
+def test_embedding_backs_off_the_batch_size_when_memory_runs_out():
+    from zoo_plugins.backbone import embed
+
+    sequences = ["ACDEFG", "KLMNPQ", "RSTVWY", "ACDKLM", "EFGNPQ", "RSTACD", "WYKLMN", "PQRSTV", "ACDEFA"]
+    backbone = Greedy()
+    got = embed(backbone, sequences, batch_size=8)
+    assert max(backbone.batches) == 2 and sum(backbone.batches) == len(sequences)  # 8 and 4 were refused
+    np.testing.assert_allclose(got, embed(backbone, sequences, batch_size=1), rtol=1e-6)

@@ -70,6 +70,10 @@ def test_plan_runs_deterministic_models_once(registry):
     assert [j.name for j in jobs] == ["linear/stability/seed0", "cnn/stability/seed0", "cnn/stability/seed1",
                                       "cnn/stability/seed2"]
     assert all(not j.clip for j in jobs)
+    # on a subset the seed draws the training examples, so a deterministic model needs every seed
+    sized = plan(registry, ["linear"], ["stability"], seeds=3, train_sizes=[24, None])
+    assert [j.name for j in sized] == ["linear/stability/seed0/n24", "linear/stability/seed1/n24",
+                                       "linear/stability/seed2/n24", "linear/stability/seed0"]
     assert all(j.clip for j in plan(registry, ["linear"], ["stability"], profile="paper"))
     with pytest.raises(ZooError, match="Unknown option 'filtres'.*Did you mean 'filters'"):
         plan(registry, ["cnn"], ["stability"], options={"filtres": 3})

@@ -10,7 +10,9 @@ import pytest
 from scipy import stats
 
 from zoo import leaderboard
-from zoo.metrics import _rowwise_spearman, bootstrap_spearman, paired_bootstrap_difference
+from zoo import hookimpl
+from zoo.metrics import (_rowwise_spearman, bootstrap_spearman, paired_bootstrap_difference,
+                         paired_bootstrap_mean_difference)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +108,8 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     tracker = Tracker(experiment="learning-curves")
     jobs = plan(registry, ["linear", "cnn"], ["stability"], seeds=2, train_sizes=[48, 192, None],
                 options={"filters": 8, "epochs": 1})
-    assert [j.name for j in jobs][:3] == ["linear/stability/seed0/n48", "linear/stability/seed0/n192",
+    assert [j.name for j in jobs][:5] == ["linear/stability/seed0/n48", "linear/stability/seed1/n48",
+                                         "linear/stability/seed0/n192", "linear/stability/seed1/n192",
                                          "linear/stability/seed0"]
     outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
     assert all(o.status == "ok" for o in outcomes)
@@ -119,7 +122,43 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     assert "no size has both a pretrained and a supervised run yet" in text
     table = text.split("## stability")[1].split("##")[0]
     assert "| cnn | no |" in table and "| 2 | default |" in table  # the main table counts full-size runs only
-    fake = {("pre", True): [(48, 0.5, 0.4, 0.6), (400, 0.6, 0.5, 0.7)],
-            ("sup", False): [(48, 0.3, 0.2, 0.4), (400, 0.7, 0.6, 0.8)]}
-    assert leaderboard.curve_statement("t", fake) == ("**t:** a pretrained model beats the best supervised one "
-                                                      "at N=48 (pre 0.500 vs sup 0.300).")
+
+    class Relabelled:  # linear again, registered as if pretrained: a real pair for the curve verdicts
+        @hookimpl
+        def register_models(self, register):
+            register("linear-as-pretrained", linear_plugin.make_ridge, pretrained=True, deterministic=True)
+
+    registry = build([("linear", "0.1.0", linear_plugin), ("tape-tasks", "0.1.0", tape_plugin),
+                      ("relabelled", "0.1.0", Relabelled())])
+    jobs = plan(registry, ["linear-as-pretrained"], ["stability"], seeds=2, train_sizes=[48, 192, None])
+    assert all(o.status == "ok" for o in Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {}))
+    runs = tracker.job_runs()
+    curves = leaderboard.learning_curves(runs)["stability"]
+    twins = {k: v for k, v in curves.items() if k[0].startswith("linear")}  # one model under two names
+    pairs = leaderboard.curve_pairs(runs, twins, tracker.predictions, "stability")
+    assert [p["n"] for p in pairs] == [48, 192, 400] and [p["seeds"] for p in pairs] == [2, 2, 1]
+    assert all(p["difference"] == 0 and p["low"] == 0 == p["high"] and p["word"] == "inconclusive" for p in pairs)
+    text = leaderboard.render(runs, predictions=tracker.predictions)
+    assert "| train N | best supervised | best pretrained |" in text and "(paired bootstrap 95% CI" in text
+
+
+def test_curve_statement_groups_sizes_by_verdict():
+    pairs = [{"n": 24, "low": 0.01, "high": 0.2}, {"n": 96, "low": -0.1, "high": 0.1},
+             {"n": 53614, "low": -0.1, "high": -0.01}]
+    for p in pairs:
+        p["word"] = leaderboard._word(p)
+    assert leaderboard.curve_statement("t", pairs) == (
+        "**t:** pretraining helps at N=24; inconclusive at N=96; pretraining does not help at N=53,614 "
+        "(paired bootstrap 95% CI of the seed-averaged difference).")
+
+
+def test_seed_averaged_paired_difference(noisy):
+    y, p, _ = noisy
+    rng = np.random.default_rng(3)
+    better = y + 0.1 * rng.normal(size=len(y))
+    one = paired_bootstrap_difference(y, better, p)
+    assert paired_bootstrap_mean_difference(y, [better], [p]) == one
+    assert paired_bootstrap_mean_difference(y, [better, better], [p, p]) == pytest.approx(one)
+    mixed = paired_bootstrap_mean_difference(y, [better, p], [p, p])  # one seed gains, one ties
+    assert mixed["difference"] == pytest.approx(one["difference"] / 2)
+    assert 0 < mixed["low"] < mixed["high"]

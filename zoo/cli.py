@@ -12,6 +12,7 @@ from zoo import ZooError, __version__
 
 EXIT_JOB_FAILED = 1
 EXIT_USAGE = 2
+EXIT_UNSYNCED = 3  # every job ran, but some results wait in the spool for `zoo sync`
 
 
 def _console():
@@ -63,17 +64,56 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from zoo.tracking import Tracker
 
     tracker = Tracker()  # fails here, before any compute, if the store is unreachable
+    _sync(console, tracker)  # results kept while the server was down count as finished before planning
     console.print(f"{len(jobs)} jobs ({len(models)} models x {len(tasks)} tasks); tracking to {tracker.uri}",
                   highlight=False)
     invocation = {"models": ",".join(models), "tasks": ",".join(tasks), "seeds": args.seeds,
                   "train_sizes": ",".join("full" if n is None else str(n) for n in args.train_sizes or [None]),
                   "profile": args.profile, "clip": args.clip, "force": args.force,
                   "data_dir": args.data_dir or "(download)"}
+    executor = None
+    if args.address and args.executor != "ray":
+        raise ZooError("--address is for --executor ray. Fix: add --executor ray, or drop --address.")
+    if args.executor == "ray":
+        from zoo.ray_executor import RayExecutor
+
+        executor = RayExecutor(args.address)
+        executor.check(tracker)
+        invocation.update(executor="ray", ray_address=args.address or "(local)")
     with Reporter() as reporter:
         runner = Runner(registry, tracker, data_dir=args.data_dir, force=args.force, progress=reporter)
-        outcomes = runner.run(jobs, invocation)
+        outcomes = runner.run(jobs, invocation, executor)
     _print_summary(console, outcomes)
-    return EXIT_JOB_FAILED if any(o.status == "failed" for o in outcomes) else 0
+    if any(o.status == "failed" for o in outcomes):
+        return EXIT_JOB_FAILED
+    from zoo import spool
+
+    if spool.pending(tracker.uri) or tracker.journal:
+        console.print(f"[yellow]The tracking server {tracker.uri} dropped during the run.[/] Every finished result "
+                      f"is kept in {spool.spool_dir(tracker.uri)}. Fix: restart the server, then run `zoo sync` "
+                      f"(the next `zoo eval` also syncs first).", highlight=False)
+        return EXIT_UNSYNCED
+    return 0
+
+
+def _sync(console, tracker) -> int:
+    from zoo import spool
+
+    if not spool.pending(tracker.uri):
+        return 0
+    applied = tracker.sync()
+    console.print(f"synced {applied} tracking writes kept while {tracker.uri} was unreachable", highlight=False)
+    return applied
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from zoo import spool
+    from zoo.tracking import Tracker
+
+    tracker = Tracker()  # a clear error if the server is still down
+    if not _sync(_console(), tracker):
+        print(f"nothing to sync for {tracker.uri} (spool: {spool.spool_dir(tracker.uri)})")
+    return 0
 
 
 def _print_summary(console, outcomes) -> None:
@@ -185,8 +225,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     uri = tracker.uri
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host,
            "--port", str(args.port)]
+    # the zoo has no use for MLflow's GenAI job runners: half a dozen extra processes
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
     try:
-        return subprocess.call(cmd)
+        return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
         return 0
 
@@ -220,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", metavar="M", help="a model to run (repeatable; default: all)")
     p.add_argument("--task", action="append", metavar="T", help="a task to run on (repeatable; default: all)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per trainable model (default 3; "
-                   "deterministic models run once)")
+                   "deterministic models run once on the full split)")
     p.add_argument("--profile", default="default", help="'default' (CPU-sized) or 'paper' (the paper's recipe)")
     clip = p.add_mutually_exclusive_group()
     clip.add_argument("--clip", dest="clip", action="store_true", default=None,
@@ -232,7 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-sizes", type=_parse_sizes, default=None, metavar="N,N,...,full",
                    help="also train on nested, seeded subsets of the train split of these sizes "
                         "(learning curves), e.g. 24,96,384,1536,6144,full")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where jobs run: 'local' (here, one after another; default) or 'ray' (one Ray task per job, "
+                        "with the CPUs and GPUs its plugin asks for)")
+    p.add_argument("--address", default=None, help="with --executor ray: the cluster to join, e.g. auto or "
+                   "ray://HEAD:10001 (default: start Ray on this machine)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("sync", help="send results kept while the tracking server was down",
+                       description="Replay, in order, the MLflow writes that `zoo eval` kept on disk while the "
+                                   "tracking server was unreachable. Safe to interrupt and rerun.")
+    p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("plugins", help="list plugins, their models and their status",
                        description="List installed plugins (broken ones with their error) and their models.")

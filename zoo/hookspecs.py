@@ -25,7 +25,8 @@ def register_models(register: Callable[..., None]) -> None:
     reference: import torch and build networks inside it, not at import time. It
     returns an object with ``fit(train, valid)`` and ``predict(sequences)``.
     Optional meta: ``options`` (dict of option name to default), ``deterministic``
-    (True when the seed does not change the result).
+    (True when the seed does not change the result), ``resources`` (``{"cpus": n,
+    "gpus": m}`` for one job under ``--executor ray``; default one CPU).
     """
 
 

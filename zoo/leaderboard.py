@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from zoo.metrics import bootstrap_spearman, paired_bootstrap_difference
+from zoo.metrics import bootstrap_spearman, paired_bootstrap_difference, paired_bootstrap_mean_difference
 
 
 def md(text: Any) -> str:
@@ -88,12 +88,18 @@ def summarise(runs: list[dict]) -> dict[str, list[dict]]:
     return dict(sorted(tables.items()))
 
 
+def _curve_runs(runs: list[dict]) -> list[dict]:
+    """Finished, unclipped runs: clipping raises Spearman, so a clipped full-size run would not
+    continue an unclipped curve."""
+    return [r for r in latest_per_job(runs) if r.get("tags.outcome") == "ok" and r.get("params.clip_predictions") != "True"]
+
+
 def learning_curves(runs: list[dict]) -> dict[str, dict[tuple[str, bool], list[tuple[int, float, float, float]]]]:
     """Per task and (model, pretrained): (train sequences, mean Spearman, mean CI low, mean CI high) by size.
 
     Only tasks with subsampled runs get curves; the full-size runs join them as the last point."""
     points: dict[str, dict[tuple[str, bool], dict[int, list[dict]]]] = {}
-    finished = [r for r in latest_per_job(runs) if r.get("tags.outcome") == "ok"]
+    finished = _curve_runs(runs)
     with_curves = {r.get("tags.task") for r in finished if not full_size(r)}
     for r in finished:
         if r.get("tags.task") not in with_curves or "params.train_sequences" not in r:
@@ -112,25 +118,59 @@ def learning_curves(runs: list[dict]) -> dict[str, dict[tuple[str, bool], list[t
     return curves
 
 
-def curve_statement(task: str, curves: dict[tuple[str, bool], list[tuple]]) -> str:
-    """Where, if anywhere, the best pretrained model beats the best supervised one along the curve."""
-    sizes = sorted({p[0] for pts in curves.values() for p in pts})
-    wins, compared = [], 0
-    for n in sizes:
-        best = {}
+def curve_pairs(runs: list[dict], curves: dict[tuple[str, bool], list[tuple]],
+                predictions: Callable[[str], Any], task: str) -> list[dict]:
+    """At each training-set size, the best pretrained and best supervised model (by mean), compared
+    by a paired bootstrap: each seed trained both on the same subset, and every seed's difference
+    is taken on the same test resamples, then averaged over the seeds both have."""
+    by_key = {(r["tags.model"], int(r["params.train_sequences"]), r.get("tags.seed")): r["run_id"]
+              for r in _curve_runs(runs) if r.get("tags.task") == task and "params.train_sequences" in r}
+    rows = []
+    for n in sorted({p[0] for pts in curves.values() for p in pts}):
+        best: dict[bool, tuple[float, str]] = {}
         for (model, pretrained), pts in curves.items():
             score = next((p[1] for p in pts if p[0] == n), None)
-            if score is not None and score > best.get(pretrained, (-np.inf,))[0]:
+            if score is not None and score > best.get(pretrained, (-np.inf, ""))[0]:
                 best[pretrained] = (score, model)
-        if True in best and False in best:
-            compared += 1
-            if best[True][0] > best[False][0]:
-                wins.append(f"N={n} ({md(best[True][1])} {best[True][0]:.3f} vs {md(best[False][1])} {best[False][0]:.3f})")
-    if not compared:
+        if True not in best or False not in best:
+            continue
+        (pre_score, pre), (sup_score, sup) = best[True], best[False]
+        seeds = sorted({k[2] for k in by_key if k[:2] == (pre, n)} & {k[2] for k in by_key if k[:2] == (sup, n)})
+        a = [predictions(by_key[(pre, n, s)]) for s in seeds]
+        b = [predictions(by_key[(sup, n, s)]) for s in seeds]
+        if not seeds or any(list(x["sequence"]) != list(y["sequence"]) for x, y in zip(a, b)):
+            continue
+        paired = paired_bootstrap_mean_difference(a[0]["target"].to_numpy(), [x["prediction"].to_numpy() for x in a],
+                                                  [y["prediction"].to_numpy() for y in b])
+        rows.append({"n": n, "pre": pre, "pre_score": pre_score, "sup": sup, "sup_score": sup_score,
+                     "seeds": len(seeds), **paired, "word": _word(paired)})
+    return rows
+
+
+def _word(paired: dict[str, float]) -> str:
+    return "helps" if paired["low"] > 0 else "does not help" if paired["high"] < 0 else "inconclusive"
+
+
+def curve_statement(task: str, pairs: list[dict]) -> str:
+    """Where, if anywhere, pretraining beats supervised training along the curve (paired intervals)."""
+    if not pairs:
         return f"**{task}:** no size has both a pretrained and a supervised run yet."
-    if not wins:
-        return f"**{task}:** at none of the {compared} sizes with both kinds of model does a pretrained model beat the best supervised one."
-    return f"**{task}:** a pretrained model beats the best supervised one at {', '.join(wins)}."
+    parts = []
+    for word in ("helps", "inconclusive", "does not help"):
+        sizes = [f"N={p['n']:,}" for p in pairs if p["word"] == word]
+        if sizes:
+            parts.append(f"pretraining {word} at {', '.join(sizes)}" if word != "inconclusive"
+                         else f"inconclusive at {', '.join(sizes)}")
+    return f"**{task}:** {'; '.join(parts)} (paired bootstrap 95% CI of the seed-averaged difference)."
+
+
+def curve_table(pairs: list[dict]) -> list[str]:
+    out = ["| train N | best supervised | best pretrained | pretrained − supervised, seed mean (95% CI) | seeds | verdict |",
+           "|---|---|---|---|---|---|"]
+    for p in pairs:
+        out.append(f"| {p['n']:,} | {md(p['sup'])} {p['sup_score']:.3f} | {md(p['pre'])} {p['pre_score']:.3f} | "
+                   f"{p['difference']:+.3f} ({p['low']:+.3f} to {p['high']:+.3f}) | {p['seeds']} | {p['word']} |")
+    return out
 
 
 def _best(rows: list[dict]) -> tuple[dict | None, dict | None]:
@@ -167,8 +207,7 @@ def verdict(task: str, rows: list[dict], paired: dict[str, float] | None = None)
     if paired is None:
         word = "helped" if diff > 0 else "did not help"
         return f"**{task}:** pretraining {word}: {head})."
-    word = ("pretraining helps" if paired["low"] > 0 else "pretraining does not help" if paired["high"] < 0
-            else "inconclusive")
+    word = _word(paired) if _word(paired) == "inconclusive" else f"pretraining {_word(paired)}"
     return (f"**{task}:** {word}: {head}; paired bootstrap on the seed-0 runs {paired['difference']:+.3f}, "
             f"95% CI {paired['low']:+.3f} to {paired['high']:+.3f}).")
 
@@ -232,7 +271,7 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
         cell = lambda r: f"{md(r['model'])} {r['score']:.3f}" if r else "none finished"  # noqa: E731
         p = paired.get(task)
         diff = f"{p['difference']:+.3f} ({p['low']:+.3f} to {p['high']:+.3f})" if p else "–"
-        word = ("helps" if p["low"] > 0 else "does not help" if p["high"] < 0 else "inconclusive") if p else "no verdict"
+        word = _word(p) if p else "no verdict"
         out.append(f"| {md(task)} | {cell(sup)} | {cell(pre)} | {diff} | {word} |")
     out += [""] + [f"- {verdict(task, rows, paired.get(task))}" for task, rows in tables.items()] + [""]
     for task, rows in tables.items():
@@ -276,7 +315,8 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
 
                 figures.learning_curve(task, task_curves, Path(figure_dir) / f"{task}_learning_curve.png")
                 out += [f"![{md(task)}: learning curves]({task}_learning_curve.png)", ""]
-            out += [f"- {curve_statement(task, task_curves)}", ""]
+            pairs = curve_pairs(runs, task_curves, predictions, task) if predictions else []
+            out += [f"- {curve_statement(task, pairs)}", ""] + (curve_table(pairs) + [""] if pairs else [])
     if reference:
         out += ["## Published reference numbers (not run here)", "",
                 f"Copied from `{md(reference_path or 'published_results.csv')}` with their sources, for "

@@ -64,11 +64,21 @@ def bootstrap_spearman(y_true, y_pred, *, resamples: int = 1000, seed: int = 0, 
 def paired_bootstrap_difference(y_true, pred_a, pred_b, *, resamples: int = 1000, seed: int = 0,
                                 level: float = 0.95, block: int = 100) -> dict[str, float]:
     """Spearman(a) - Spearman(b) on the same test resamples: the estimate and its percentile interval."""
-    y_true, pred_a, pred_b = (np.asarray(v, float) for v in (y_true, pred_a, pred_b))
+    return paired_bootstrap_mean_difference(y_true, [pred_a], [pred_b], resamples=resamples, seed=seed,
+                                            level=level, block=block)
+
+
+def paired_bootstrap_mean_difference(y_true, preds_a, preds_b, *, resamples: int = 1000, seed: int = 0,
+                                     level: float = 0.95, block: int = 100) -> dict[str, float]:
+    """Mean over pairs (e.g. seeds) of Spearman(a_k) - Spearman(b_k), every pair on the same test
+    resamples: the estimate and its percentile interval."""
+    y_true = np.asarray(y_true, float)
+    pairs = [(np.asarray(a, float), np.asarray(b, float)) for a, b in zip(preds_a, preds_b, strict=True)]
     idx = _resamples(len(y_true), resamples, seed)
-    diffs = np.concatenate([_rowwise_spearman(y_true, pred_a, i) - _rowwise_spearman(y_true, pred_b, i)
-                            for i in np.array_split(idx, max(1, resamples // block))])
+    diffs = np.concatenate([
+        np.mean([_rowwise_spearman(y_true, a, i) - _rowwise_spearman(y_true, b, i) for a, b in pairs], axis=0)
+        for i in np.array_split(idx, max(1, resamples // block))])
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(diffs, [tail, 100 - tail])
-    estimate = stats.spearmanr(y_true, pred_a).statistic - stats.spearmanr(y_true, pred_b).statistic
+    estimate = np.mean([stats.spearmanr(y_true, a).statistic - stats.spearmanr(y_true, b).statistic for a, b in pairs])
     return {"difference": float(estimate), "low": float(low), "high": float(high)}

@@ -34,6 +34,10 @@ class Reporter:
         self._progress.update(self._jobs, completed=index, total=total, description=f"jobs (now {name})")
         self._progress.reset(self._steps, total=None, description=f"  {name} steps", visible=True)
 
+    def jobs_done(self, done: int, total: int, last: str) -> None:
+        """For executors that run jobs elsewhere: only whole jobs are seen finishing here."""
+        self._progress.update(self._jobs, completed=done, total=total, description=f"jobs (done {last})")
+
     def step(self, done: int, total: int) -> None:
         """Plugins call this (as ``progress(done, total)``) while they train."""
         self._progress.update(self._steps, completed=done, total=total)

@@ -63,7 +63,8 @@ class Outcome:
 def plan(registry: Registry, models: list[str], tasks: list[str], *, seeds: int = 3, profile: str = "default",
          clip: bool | None = None, options: dict[str, Any] | None = None,
          train_sizes: list[int | None] | None = None) -> list[Job]:
-    """Every (model, task, seed, train size) job. Deterministic models run one seed; ``clip`` defaults
+    """Every (model, task, seed, train size) job. Deterministic models run one seed on the full split
+    (every seed on a subset, since the seed draws it); ``clip`` defaults
     to the paper profile; ``train_sizes`` (None meaning the full split) defaults to the full split."""
     entries = [registry.model(m) for m in models]
     for t in tasks:
@@ -79,7 +80,10 @@ def plan(registry: Registry, models: list[str], tasks: list[str], *, seeds: int 
         mine = tuple(sorted((k, v) for k, v in options.items() if k in entry.meta.get("options", {})))
         for task in tasks:
             for size in train_sizes or [None]:
-                for seed in range(1 if entry.meta.get("deterministic") else seeds):
+                # On a subset the seed picks the training examples, so even deterministic models
+                # need every seed there.
+                once = entry.meta.get("deterministic") and size is None
+                for seed in range(1 if once else seeds):
                     jobs.append(Job(entry.name, task, seed, profile, clip, mine, size))
     return jobs
 
@@ -117,29 +121,46 @@ class Runner:
             raise data
         return data
 
-    def run(self, jobs: list[Job], invocation: dict[str, Any]) -> list[Outcome]:
+    def run(self, jobs: list[Job], invocation: dict[str, Any], executor=None) -> list[Outcome]:
+        """Run the jobs that have not finished yet. ``executor`` (e.g. :class:`zoo.ray_executor.RayExecutor`)
+        runs them elsewhere; by default they run here, one after another."""
         done = set() if self.force else self.tracker.finished_job_keys()
         parent = self.tracker.start_run(
             f"zoo eval {time.strftime('%Y-%m-%d %H:%M:%S')}",
             {"kind": "invocation", "git_commit": provenance.git_commit(), "machine": provenance.machine(),
-             "zoo_version": __version__},
+             "zoo_version": __version__, "executor": getattr(executor, "name", "local")},
             params={**invocation, "jobs": len(jobs)},
         )
-        outcomes = []
+        outcomes: list[Outcome | None] = [None] * len(jobs)
+        pending = []
         for i, job in enumerate(jobs):
-            if self.progress:
-                self.progress.start_job(job.name, i, len(jobs))
             key = job.key(self.data_fingerprint(job.task))
             if key in done:
-                outcomes.append(Outcome(job, "skipped", message="already finished (use --force to rerun)"))
-                continue
-            outcomes.append(self.run_one(job, key, parent))
+                outcomes[i] = Outcome(job, "skipped", message="already finished (use --force to rerun)")
+            else:
+                pending.append((i, job, key))
+        try:
+            results = executor.run(self, pending, parent) if executor else self._run_here(pending, parent)
+            for finished, (i, outcome) in enumerate(results, start=1):
+                outcomes[i] = outcome
+                if self.progress and executor:
+                    self.progress.jobs_done(finished, len(pending), outcome.job.name)
+        except KeyboardInterrupt:  # Ctrl-C: mark the runs, so the UI does not show them running forever
+            self.tracker.end_children(parent, "KILLED")
+            self.tracker.end_run(parent, "KILLED")
+            raise
         if self.progress:
-            self.progress.finish(len(jobs))
+            self.progress.finish(len(pending))
         failed = sum(o.status == "failed" for o in outcomes)
         self.tracker.set_tags(parent, {"outcome": "failed" if failed else "ok", "failed_jobs": str(failed)})
         self.tracker.end_run(parent, "FAILED" if failed else "FINISHED")
         return outcomes
+
+    def _run_here(self, pending: list[tuple[int, Job, str]], parent: str):
+        for n, (i, job, key) in enumerate(pending):
+            if self.progress:
+                self.progress.start_job(job.name, n, len(pending))
+            yield i, self.run_one(job, key, parent)
 
     def data_fingerprint(self, task: str) -> str:
         try:
@@ -162,11 +183,6 @@ class Runner:
         run_id = self.tracker.start_run(job.name, tags, params, parent=parent)
         try:
             outcome = self._execute(job, entry, options, run_id)
-        except KeyboardInterrupt:  # Ctrl-C: mark the run, so the UI does not show it running forever
-            self.tracker.end_run(run_id, "KILLED")
-            if parent:
-                self.tracker.end_run(parent, "KILLED")
-            raise
         except Unavailable as exc:
             outcome = Outcome(job, "unavailable", message=str(exc))
         except Exception as exc:  # a plugin can raise anything; it must not stop the other jobs

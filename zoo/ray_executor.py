@@ -1,0 +1,102 @@
+"""``zoo eval --executor ray``: each job runs as a Ray task, on this machine or a cluster.
+
+The driver plans the jobs, skips finished ones and opens the parent run; each worker
+discovers the same plugins, runs one job with :meth:`Runner.run_one` and logs it to the
+same MLflow tracking URI. Ray is imported here only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator
+
+from zoo import ZooError
+
+# Passed on to workers, which may run on other machines with another environment.
+FORWARDED_ENV = ("ZOO_LOAD_PLUGINS", "ZOO_CACHE_DIR", "ZOO_ESM_DIR", "ZOO_TAPE_DIR", "MLFLOW_TRACKING_URI",
+                 "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
+
+
+def absolute_store(uri: str) -> str:
+    """Workers may start in another folder: a relative sqlite path is made absolute."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        return prefix + os.path.abspath(uri[len(prefix):])
+    return uri
+
+
+def resources(meta: dict[str, Any], cluster: dict[str, float]) -> dict[str, float]:
+    """Ray resources for one job, from the plugin's ``resources`` metadata ({"cpus": 1, "gpus": 0} when
+    absent). GPUs are requested only where the cluster has some, and CPUs at most as many as it has,
+    so a job is never left waiting for resources that do not exist."""
+    wanted = meta.get("resources") or {}
+    gpus = float(wanted.get("gpus", 0)) if cluster.get("GPU", 0) > 0 else 0.0
+    return {"num_cpus": min(float(wanted.get("cpus", 1)), cluster.get("CPU", 1.0)), "num_gpus": gpus}
+
+
+def _work(spec: dict[str, Any], job, key: str, parent: str):
+    """One job inside a Ray worker."""
+    from zoo.plugins import discover
+    from zoo.runner import Runner
+    from zoo.tracking import Tracker
+
+    runner = Runner(discover(), Tracker(spec["uri"], spec["experiment"]), data_dir=spec["data_dir"])
+    return runner.run_one(job, key, parent)
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+        self.address, self.num_cpus = address, num_cpus
+
+    def check(self, tracker) -> None:
+        """Before any compute: a cluster's workers cannot write into this machine's sqlite file."""
+        if self.address and tracker.uri.startswith(("sqlite:", "file:")):
+            raise ZooError(f"--executor ray --address {self.address}: workers on other machines cannot write to "
+                           f"the local store {tracker.uri}. Fix: start an MLflow server (see docs/scaling.md) and "
+                           f"set MLFLOW_TRACKING_URI=http://HOST:5000.")
+
+    def run(self, runner, pending: list[tuple[int, Any, str]], parent: str) -> Iterator[tuple[int, Any]]:
+        try:
+            import ray
+        except ImportError as exc:
+            raise ZooError("--executor ray needs Ray. Fix: pip install 'protein-zoo[ray]' (or pip install ray), "
+                           "or drop --executor to run here.") from exc
+
+        from zoo.runner import Outcome
+
+        self.check(runner.tracker)
+        env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+        try:
+            ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
+                     runtime_env={"env_vars": env} if env else None, include_dashboard=False,
+                     ignore_reinit_error=True, log_to_driver=False)
+        except Exception as exc:
+            raise ZooError(f"cannot start or join Ray (address {self.address or 'local'}): {type(exc).__name__}: "
+                           f"{str(exc)[:300]}. Fix: check `ray status` on the head node, or drop --address "
+                           f"to start Ray on this machine.") from exc
+        spec = {"uri": absolute_store(runner.tracker.uri), "experiment": runner.tracker.experiment,
+                "data_dir": os.path.abspath(runner.data_dir) if runner.data_dir else None}
+        task = ray.remote(max_retries=0)(_work)  # a failed job is reported, never rerun behind the user's back
+        cluster = ray.cluster_resources()
+        refs = {}
+        for i, job, key in pending:
+            opts = resources(runner.registry.model(job.model).meta, cluster)
+            refs[task.options(name=job.name, **opts).remote(spec, job, key, parent)] = (i, job, key)
+        try:
+            while refs:
+                ready, _ = ray.wait(list(refs), num_returns=1)
+                i, job, key = refs.pop(ready[0])
+                try:
+                    outcome = ray.get(ready[0])
+                except Exception as exc:  # the worker died (out of memory, node lost) before it could report
+                    message = f"the Ray worker running this job died: {type(exc).__name__}: {str(exc)[:300]}"
+                    runner.tracker.end_children(parent, "FAILED", job_key=key, message=message)
+                    outcome = Outcome(job, "failed", message=message)
+                yield i, outcome
+        finally:
+            for ref in refs:  # Ctrl-C or an error in the driver: stop the rest
+                ray.cancel(ref, force=True)
+            if not self.address:
+                ray.shutdown()
