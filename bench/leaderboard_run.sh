@@ -12,10 +12,14 @@ done
 zoo eval --model unirep --task stability                         # frozen UniRep-1900 + ridge
 zoo eval --model unirep --task stability --force                 # the same job again, from the embedding cache
 zoo eval --model unirep --task fluorescence                      # ~1.5 h on 2 cores; resumable (cache)
-zoo leaderboard
-# further runs, as time allows
-zoo eval --model cnn --task fluorescence --profile paper --seeds 1
+# learning curves: nested, seeded subsets, 3 seeds each (the full-size runs above are the last point);
+# 90 jobs, 18 min 48 s, with UniRep's embeddings from the cache
+zoo eval --model linear --model cnn --model unirep --task stability --task fluorescence \
+         --train-sizes 24,96,384,1536,6144,full
+# UniRep on GB1: the first split embeds all 8,733 variants (1,079 s); the other four reuse the cache
 zoo eval --model unirep --task gb1_one_vs_rest --task gb1_two_vs_rest --task gb1_three_vs_rest \
          --task gb1_low_vs_high --task gb1_sampled
-zoo eval --model unirep-finetune --task stability --seeds 1      # CPU profile: 100 steps / 600 s
 zoo leaderboard
+# not run yet (CPU time): the CNN paper recipe at full scale, fine-tuned variants at scale
+# zoo eval --model cnn --task fluorescence --profile paper --seeds 1
+# zoo eval --model unirep-finetune --task stability --seeds 1    # CPU profile: 100 steps / 600 s

@@ -12,7 +12,8 @@ from zoo import hookspecs
 from zoo.cli import build_parser
 from zoo.plugins import HOOKS
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 
 
 def hook_functions():
@@ -51,3 +52,11 @@ def test_cli_option_documented(command, flag):
     section = re.split(r"^## ", text, flags=re.M)
     body = next(s for s in section if s.startswith(f"zoo {command}"))
     assert f"`{flag}" in body or f" {flag}" in body, f"docs/cli.md: zoo {command} does not document {flag}"
+
+
+def test_every_torch_load_is_weights_only():
+    calls = []
+    for path in [*ROOT.glob("zoo/*.py"), *ROOT.glob("plugins/*.py"), *ROOT.glob("tasks/*.py")]:
+        calls += [(path.name, line) for line in path.read_text().splitlines() if "torch.load(" in line]
+    assert calls, "the ESM plugin loads checkpoints with torch.load"
+    assert all("weights_only=True" in line for _, line in calls), calls

@@ -90,8 +90,8 @@ def learning_curve(task: str, curves: dict[tuple[str, bool], list[tuple[int, flo
         n, mean, low, high = (np.array(v, dtype=float) for v in zip(*points))
         color = next(shades[pretrained])
         ax.plot(n, mean, marker="o", color=color, label=f"{model} ({'pretrained' if pretrained else 'supervised'})")
-        if np.isfinite(low).all() and np.isfinite(high).all():
-            ax.fill_between(n, low, high, color=color, alpha=0.15)
+        known = np.isfinite(low) & np.isfinite(high)  # runs logged before intervals: no band there
+        ax.fill_between(n, np.where(known, low, mean), np.where(known, high, mean), color=color, alpha=0.15)
     ax.set_xscale("log")
     ax.set_xlabel("training sequences (log scale)")
     ax.set_ylabel("test Spearman")

@@ -89,9 +89,19 @@ def summarise(runs: list[dict]) -> dict[str, list[dict]]:
 
 
 def _curve_runs(runs: list[dict]) -> list[dict]:
-    """Finished, unclipped runs: clipping raises Spearman, so a clipped full-size run would not
-    continue an unclipped curve."""
-    return [r for r in latest_per_job(runs) if r.get("tags.outcome") == "ok" and r.get("params.clip_predictions") != "True"]
+    """Finished, unclipped runs with their training-set size as ``n``. Clipping raises Spearman, so
+    a clipped full-size run would not continue an unclipped curve. Full-size runs logged before
+    ``train_sequences`` was recorded take it from another full-size run on the same data files."""
+    finished = [r for r in latest_per_job(runs)
+                if r.get("tags.outcome") == "ok" and r.get("params.clip_predictions") != "True"]
+    full = {(r.get("tags.task"), r.get("tags.data_sha256")): int(r["params.train_sequences"])
+            for r in finished if full_size(r) and "params.train_sequences" in r}
+    out = []
+    for r in finished:
+        n = r.get("params.train_sequences") or full.get((r.get("tags.task"), r.get("tags.data_sha256")))
+        if n is not None:
+            out.append({**r, "n": int(n)})
+    return out
 
 
 def learning_curves(runs: list[dict]) -> dict[str, dict[tuple[str, bool], list[tuple[int, float, float, float]]]]:
@@ -102,10 +112,10 @@ def learning_curves(runs: list[dict]) -> dict[str, dict[tuple[str, bool], list[t
     finished = _curve_runs(runs)
     with_curves = {r.get("tags.task") for r in finished if not full_size(r)}
     for r in finished:
-        if r.get("tags.task") not in with_curves or "params.train_sequences" not in r:
+        if r.get("tags.task") not in with_curves:
             continue
         model = (r["tags.model"], r.get("tags.pretrained") == "true")
-        points.setdefault(r["tags.task"], {}).setdefault(model, {}).setdefault(int(r["params.train_sequences"]), []).append(r)
+        points.setdefault(r["tags.task"], {}).setdefault(model, {}).setdefault(r["n"], []).append(r)
     curves = {}
     for task, models in sorted(points.items()):
         curves[task] = {}
@@ -123,8 +133,8 @@ def curve_pairs(runs: list[dict], curves: dict[tuple[str, bool], list[tuple]],
     """At each training-set size, the best pretrained and best supervised model (by mean), compared
     by a paired bootstrap: each seed trained both on the same subset, and every seed's difference
     is taken on the same test resamples, then averaged over the seeds both have."""
-    by_key = {(r["tags.model"], int(r["params.train_sequences"]), r.get("tags.seed")): r["run_id"]
-              for r in _curve_runs(runs) if r.get("tags.task") == task and "params.train_sequences" in r}
+    by_key = {(r["tags.model"], r["n"], r.get("tags.seed")): r["run_id"]
+              for r in _curve_runs(runs) if r.get("tags.task") == task}
     rows = []
     for n in sorted({p[0] for pts in curves.values() for p in pts}):
         best: dict[bool, tuple[float, str]] = {}
