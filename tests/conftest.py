@@ -62,3 +62,22 @@ def mlflow_uri(tmp_path_factory) -> str:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = old
+
+
+@pytest.fixture(scope="session")
+def tiny_esm(tmp_path_factory):
+    """A 1-layer ESM-2 saved as fair-esm saves its checkpoints (cfg as an argparse.Namespace)."""
+    import argparse
+
+    import esm
+    import torch
+    from esm.model.esm2 import ESM2
+
+    torch.manual_seed(0)
+    model = ESM2(num_layers=1, embed_dim=16, attention_heads=2,
+                 alphabet=esm.data.Alphabet.from_architecture("ESM-1b"), token_dropout=True)
+    cfg = argparse.Namespace(encoder_layers=1, encoder_embed_dim=16, encoder_attention_heads=2, token_dropout=True)
+    folder = tmp_path_factory.mktemp("esm")
+    torch.save({"cfg": {"model": cfg}, "model": {f"encoder.{k}": v for k, v in model.state_dict().items()}},
+               folder / "esm2_t6_8M_UR50D.pt")
+    return folder, model.eval()

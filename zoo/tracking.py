@@ -37,8 +37,10 @@ class Tracker:
             os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
             os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # one line per run ended
             probe_server(self.uri)
-        self.client = MlflowClient(self.uri)
         try:
+            if self.uri.startswith("sqlite:///"):
+                _create_sqlite_atomically(self.uri)
+            self.client = MlflowClient(self.uri)
             found = self.client.get_experiment_by_name(experiment)
             self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
         except Exception as exc:  # mlflow raises many types for an unreachable or broken store
@@ -208,3 +210,19 @@ def connection_lost(exc: BaseException) -> bool:
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
+
+
+def _create_sqlite_atomically(uri: str) -> None:
+    """MLflow builds a new sqlite store with a series of migrations; a process killed halfway
+    leaves a store that no later run can open. So a new store is built under a temporary name
+    and renamed into place once complete."""
+    from mlflow.tracking import MlflowClient
+
+    path = Path(uri[len("sqlite:///"):])
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    tmp.unlink(missing_ok=True)
+    MlflowClient(f"sqlite:///{tmp}").search_experiments()  # runs the migrations
+    os.replace(tmp, path)
