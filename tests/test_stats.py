@@ -70,7 +70,7 @@ def test_verdicts_follow_the_paired_interval(noisy, gap, word):
     runs, predictions = fake_runs(noisy, gap)
     text = leaderboard.render(runs, predictions=predictions)
     summary = next(line for line in text.splitlines() if line.startswith("| t |"))
-    assert summary.endswith(f"| {word} |")
+    assert summary.endswith(f"| {word} | not run |")  # no learning curve on this task
     assert "paired bootstrap on the seed-0 runs" in text and "95% CI" in text
     assert re.search(r"\| sup \| no \| [0-9.]+ \| -?\d\.\d{3}–\d\.\d{3} \|", text)  # interval filled from predictions
 
@@ -140,6 +140,8 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     assert all(p["difference"] == 0 and p["low"] == 0 == p["high"] and p["word"] == "inconclusive" for p in pairs)
     text = leaderboard.render(runs, predictions=tracker.predictions)
     assert "| train N | best supervised | best pretrained |" in text and "(paired bootstrap 95% CI" in text
+    summary = next(line for line in text.splitlines() if line.startswith("| stability |"))
+    assert summary.endswith("| no size |")  # the twins never differ, so nowhere does pretraining help
 
 
 def test_curve_statement_groups_sizes_by_verdict():

@@ -273,16 +273,21 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
            "predictions at the bounds and raises Spearman.", ""]
     if not tables:
         out += ["No runs recorded yet. Run `zoo eval --all`, then `zoo leaderboard`.", ""]
+    curves = learning_curves(runs)
+    pairs = {task: curve_pairs(runs, c, predictions, task) if predictions else [] for task, c in curves.items()}
     out += ["## Verdicts", "",
-            "| task | best supervised | best pretrained | pretrained − supervised (95% CI) | verdict |",
-            "|---|---|---|---|---|"]
+            "| task | best supervised | best pretrained | pretrained − supervised (95% CI) | verdict | "
+            "learning curve: pretraining helps at |",
+            "|---|---|---|---|---|---|"]
     for task, rows in tables.items():
         pre, sup = _best(rows)
         cell = lambda r: f"{md(r['model'])} {r['score']:.3f}" if r else "none finished"  # noqa: E731
         p = paired.get(task)
         diff = f"{p['difference']:+.3f} ({p['low']:+.3f} to {p['high']:+.3f})" if p else "–"
         word = _word(p) if p else "no verdict"
-        out.append(f"| {md(task)} | {cell(sup)} | {cell(pre)} | {diff} | {word} |")
+        helps = [f"{q['n']:,}" for q in pairs.get(task, []) if q["word"] == "helps"]
+        low_n = ("N = " + ", ".join(helps) if helps else "no size") if pairs.get(task) else "not run"
+        out.append(f"| {md(task)} | {cell(sup)} | {cell(pre)} | {diff} | {word} | {low_n} |")
     out += [""] + [f"- {verdict(task, rows, paired.get(task))}" for task, rows in tables.items()] + [""]
     for task, rows in tables.items():
         out += [f"## {task}", ""]
@@ -314,7 +319,6 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
         if notes:
             out += ["", f"Data notes: {md('; '.join(notes))}."]
         out.append("")
-    curves = learning_curves(runs)
     if curves:
         out += ["## Learning curves", "",
                 "Test Spearman against the number of training sequences (nested, seeded subsets of the train "
@@ -325,8 +329,7 @@ def render(runs: list[dict], reference: list[dict] | None = None, *, reference_p
 
                 figures.learning_curve(task, task_curves, Path(figure_dir) / f"{task}_learning_curve.png")
                 out += [f"![{md(task)}: learning curves]({task}_learning_curve.png)", ""]
-            pairs = curve_pairs(runs, task_curves, predictions, task) if predictions else []
-            out += [f"- {curve_statement(task, pairs)}", ""] + (curve_table(pairs) + [""] if pairs else [])
+            out += [f"- {curve_statement(task, pairs[task])}", ""] + (curve_table(pairs[task]) + [""] if pairs[task] else [])
     if reference:
         out += ["## Published reference numbers (not run here)", "",
                 f"Copied from `{md(reference_path or 'published_results.csv')}` with their sources, for "
