@@ -44,7 +44,7 @@ def _count(value: Any) -> str:
     if value is None or value == "":
         return "–"
     number = float(value)
-    return f"{number:,.0f}" if number >= 10 else f"{number:.1f}"
+    return f"{number:,.0f}" if number >= 10 or number.is_integer() else f"{number:.1f}"
 
 
 def full_size(run: dict) -> bool:
