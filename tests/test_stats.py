@@ -130,8 +130,11 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
 
     registry = build([("linear", "0.1.0", linear_plugin), ("tape-tasks", "0.1.0", tape_plugin),
                       ("relabelled", "0.1.0", Relabelled())])
-    jobs = plan(registry, ["linear-as-pretrained"], ["stability"], seeds=2, train_sizes=[48, 192, None])
-    assert all(o.status == "ok" for o in Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {}))
+    jobs = plan(registry, ["linear-as-pretrained"], ["stability"], seeds=2, train_sizes=[48, 192, 1000, None])
+    outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
+    too_big = [o for o in outcomes if o.job.train_size == 1000]  # the subset's train split has 400
+    assert len(too_big) == 2 and all(o.status == "skipped" and "has only 400 sequences" in o.message for o in too_big)
+    assert all(o.status == "ok" for o in outcomes if o not in too_big)
     runs = tracker.job_runs()
     curves = leaderboard.learning_curves(runs)["stability"]
     twins = {k: v for k, v in curves.items() if k[0].startswith("linear")}  # one model under two names

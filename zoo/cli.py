@@ -273,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rerun jobs that already finished")
     p.add_argument("--train-sizes", type=_parse_sizes, default=None, metavar="N,N,...,full",
                    help="also train on nested, seeded subsets of the train split of these sizes "
-                        "(learning curves), e.g. 24,96,384,1536,6144,full")
+                        "(learning curves), e.g. 24,96,384,1536,6144,full; sizes not below a task's "
+                        "train split are skipped for it")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="where jobs run: 'local' (here, one after another; default) or 'ray' (one Ray task per job, "
                         "with the CPUs and GPUs its plugin asks for)")

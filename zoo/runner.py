@@ -137,6 +137,9 @@ class Runner:
             key = job.key(self.data_fingerprint(job.task))
             if key in done:
                 outcomes[i] = Outcome(job, "skipped", message="already finished (use --force to rerun)")
+            elif job.train_size is not None and job.train_size >= self.train_count(job.task):
+                outcomes[i] = Outcome(job, "skipped", message=f"the train split has only {self.train_count(job.task)} "
+                                                             f"sequences; the full-size job covers this point")
             else:
                 pending.append((i, job, key))
         try:
@@ -161,6 +164,12 @@ class Runner:
             if self.progress:
                 self.progress.start_job(job.name, n, len(pending))
             yield i, self.run_one(job, key, parent)
+
+    def train_count(self, task: str) -> float:
+        try:
+            return len(self.task_data(task).train)
+        except Exception:  # reported by the job itself when it runs
+            return float("inf")
 
     def data_fingerprint(self, task: str) -> str:
         try:
