@@ -201,6 +201,10 @@ def test_cli_eval_and_leaderboard(subset_dir, mlflow_uri, tmp_path, capsys, data
     assert main(["leaderboard", "--output", str(out), "--data-dir", str(data_dir)]) == 0
     assert "| linear | no |" in out.read_text()
     assert "Published reference numbers" in out.read_text()
+    tracker = Tracker()
+    logged = tracker.client.search_runs([tracker.experiment_id], "tags.kind = 'leaderboard'")
+    names = {a.path for a in tracker.client.list_artifacts(logged[0].info.run_id)}
+    assert {"board.md", "stability.png"} <= names  # the page and its figures, as MLflow artifacts
 
 
 def test_cli_failures_give_nonzero_exit_and_keep_going(tmp_path, mlflow_uri, capsys):

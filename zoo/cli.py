@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from zoo import ZooError, __version__
@@ -193,7 +194,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         leaderboard.write_atomic(args.output, text)
-        print(f"wrote {args.output} and one figure per task beside it, from {len(runs)} runs")
+        # the published page and its figures are MLflow artifacts too, in a run of their own
+        run_id = tracker.start_run(f"zoo leaderboard {time.strftime('%Y-%m-%d %H:%M:%S')}",
+                                   {"kind": "leaderboard", "runs_read": str(len(runs))})
+        for path in [Path(args.output), *sorted(figure_dir.glob("*.png"))]:
+            tracker.log_file(run_id, path)
+        tracker.end_run(run_id)
+        print(f"wrote {args.output} and one figure per task beside it, from {len(runs)} runs; "
+              f"logged them to MLflow as run {run_id}")
     return 0
 
 

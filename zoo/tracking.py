@@ -79,6 +79,9 @@ class Tracker:
             frame.to_csv(path, index=False)
             self._write("log_artifact", run=run_id, path=str(path))
 
+    def log_file(self, run_id: str, path: str | Path) -> None:
+        self._write("log_artifact", run=run_id, path=str(path))
+
     def log_figure(self, run_id: str, draw, filename: str) -> None:
         """``draw(path)`` writes a picture; it is logged as an artifact of the run."""
         with tempfile.TemporaryDirectory() as tmp:
