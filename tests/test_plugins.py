@@ -117,6 +117,18 @@ def test_duplicate_name_names_both_plugins():
     assert registry.models["linear"].plugin == "linear"
 
 
+class PathLike:
+    @hookimpl
+    def register_tasks(self, register):
+        register("../escape", lambda **kw: None)  # would name a figure outside the leaderboard folder
+
+
+def test_names_that_could_escape_a_folder_are_refused():
+    registry = build([("pathlike", "1", PathLike())])
+    assert "needs a name of lowercase letters" in registry.plugins["pathlike"].error
+    assert "../escape" not in registry.tasks
+
+
 def test_unknown_model_suggests_close_name():
     registry = discover()
     with pytest.raises(ZooError, match="Did you mean 'linear'"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable
@@ -19,6 +20,7 @@ import pluggy
 from zoo import PROJECT, ZooError, hookspecs
 
 GROUP = PROJECT
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # model and task names end up in run and file names
 ENV_SELECT = "ZOO_LOAD_PLUGINS"
 # (name, version, object) registered in-process, e.g. by zoo.testing.registered(); not filtered
 EXTRA: list[tuple[str, str, object]] = []
@@ -204,8 +206,10 @@ def _register_callback(registry: Registry, info: PluginInfo, kind: str) -> Calla
     table = registry.models if kind == "model" else registry.tasks
 
     def register(name: str, factory: Callable[..., Any], *, description: str = "", **meta: Any) -> None:
-        if not isinstance(name, str) or not name or not callable(factory):
-            raise ZooError(f"register() needs a non-empty name and a callable factory, got {name!r}, {factory!r}")
+        if not isinstance(name, str) or not NAME.fullmatch(name) or not callable(factory):
+            raise ZooError(f"register() needs a name of lowercase letters, digits, '-', '_' or '.' (at most 64, "
+                           f"it becomes part of run names and file names) and a callable factory; got {name!r}, "
+                           f"{factory!r}")
         if name in table:
             other = table[name].plugin
             raise ZooError(
