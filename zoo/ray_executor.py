@@ -61,7 +61,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError as exc:
-            raise ZooError("--executor ray needs Ray. Fix: pip install 'protein-zoo[ray]' (or pip install ray), "
+            raise ZooError("--executor ray needs Ray. Fix: pip install -e '.[ray]' in the checkout (or pip install ray), "
                            "or drop --executor to run here.") from exc
 
         from zoo.runner import Outcome
