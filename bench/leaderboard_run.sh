@@ -19,6 +19,14 @@ zoo eval --model linear --model cnn --model unirep --task stability --task fluor
 # UniRep on GB1: the first split embeds all 8,733 variants (1,079 s); the other four reuse the cache
 zoo eval --model unirep --task gb1_one_vs_rest --task gb1_two_vs_rest --task gb1_three_vs_rest \
          --task gb1_low_vs_high --task gb1_sampled
+# GB1 learning curves (126 jobs with 3 seeds, 6 min 6 s; sizes below each train split:
+# one_vs_rest has only 25 training variants, so it has no curve)
+zoo eval --model linear --model cnn --model unirep --task gb1_low_vs_high --task gb1_sampled \
+         --task gb1_three_vs_rest --train-sizes 24,96,384,1536,full
+zoo eval --model linear --model cnn --model unirep --task gb1_two_vs_rest --train-sizes 24,96,full
+# linear and cnn again under the final code, so every row has its cost columns (958 s + 20 s)
+zoo eval --all --model linear --model cnn --force
+zoo eval --model linear --profile paper --force
 zoo leaderboard
 # not run yet (CPU time): the CNN paper recipe at full scale, fine-tuned variants at scale
 # zoo eval --model cnn --task fluorescence --profile paper --seeds 1
