@@ -47,8 +47,8 @@ def _work(spec: dict[str, Any], job, key: str, parent: str):
 class RayExecutor:
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None):
-        self.address, self.num_cpus = address, num_cpus
+    def __init__(self, address: str | None = None):
+        self.address = address
 
     def check(self, tracker) -> None:
         """Before any compute: a cluster's workers cannot write into this machine's sqlite file."""
@@ -69,8 +69,7 @@ class RayExecutor:
         self.check(runner.tracker)
         env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
         try:
-            ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
-                     runtime_env={"env_vars": env} if env else None, include_dashboard=False,
+            ray.init(address=self.address, runtime_env={"env_vars": env} if env else None, include_dashboard=False,
                      ignore_reinit_error=True, log_to_driver=False)
         except Exception as exc:
             raise ZooError(f"cannot start or join Ray (address {self.address or 'local'}): {type(exc).__name__}: "
