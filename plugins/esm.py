@@ -13,8 +13,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 from zoo import Unavailable, hookimpl
-from zoo_plugins.device import GPU_JOB
-from zoo_plugins.variants import FINETUNE_OPTIONS
+from zoo_plugins.variants import register_pair
 
 URL = "https://dl.fbaipublicfiles.com/fair-esm/models/{name}.pt"
 # official name -> (parameters, layers, the zoo's model name); parameter counts are those of
@@ -142,11 +141,7 @@ def make_finetuned(name: str, *, task, seed, profile, options, progress=None):
 @hookimpl
 def register_models(register):
     for name, (parameters, layers, short) in MODELS.items():
-        register(short, partial(make_frozen, name), pretrained=True, resources=GPU_JOB, deterministic=True, parameters=parameters,
-                 trainable_parameters="head only", official_name=name, availability=partial(availability, name),
-                 description=f"ESM {name} frozen mean embedding (last of {layers} layers) + ridge head",
-                 options={"weights": None, "batch_size": 16})
-        register(f"{short}-finetune", partial(make_finetuned, name), pretrained=True, resources=GPU_JOB, parameters=parameters,
-                 official_name=name, availability=partial(availability, name),
-                 description=f"ESM {name} fine-tuned end to end (CPU profile: bounded steps)",
-                 options=FINETUNE_OPTIONS)
+        register_pair(register, short, partial(make_frozen, name), partial(make_finetuned, name), batch_size=16,
+                      parameters=parameters, official_name=name, availability=partial(availability, name),
+                      frozen_description=f"ESM {name} frozen mean embedding (last of {layers} layers) + ridge head",
+                      finetune_description=f"ESM {name} fine-tuned end to end (CPU profile: bounded steps)")

@@ -13,8 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from zoo import Unavailable, hookimpl
-from zoo_plugins.device import GPU_JOB
-from zoo_plugins.variants import FINETUNE_OPTIONS
+from zoo_plugins.variants import register_pair
 
 OFFICIAL = "bert-base"
 PARAMETERS = 91_888_896  # ProteinBertModel(ProteinBertConfig()), pooler included (recounted in tests)
@@ -90,10 +89,7 @@ def make_finetuned(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
-    register("tape-bert", make_frozen, pretrained=True, resources=GPU_JOB, deterministic=True, parameters=PARAMETERS,
-             trainable_parameters="head only", availability=availability,
-             description="TAPE transformer (bert-base, Pfam) frozen mean embedding + ridge head",
-             options={"weights": None, "batch_size": 16})
-    register("tape-bert-finetune", make_finetuned, pretrained=True, resources=GPU_JOB, parameters=PARAMETERS, availability=availability,
-             description="TAPE transformer (bert-base) fine-tuned end to end (CPU profile: bounded steps)",
-             options=FINETUNE_OPTIONS)
+    register_pair(register, "tape-bert", make_frozen, make_finetuned, batch_size=16, parameters=PARAMETERS,
+                  availability=availability,
+                  frozen_description="TAPE transformer (bert-base, Pfam) frozen mean embedding + ridge head",
+                  finetune_description="TAPE transformer (bert-base) fine-tuned end to end (CPU profile: bounded steps)")

@@ -14,8 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from zoo import Unavailable, hookimpl
-from zoo_plugins.device import GPU_JOB
-from zoo_plugins.variants import FINETUNE_OPTIONS
+from zoo_plugins.variants import register_pair
 
 WEIGHTS = Path("weights") / "uniref50" / "1900_weights" / "model_weights.npz"
 PARAMETERS = 18_152_860  # embedding, four mLSTM matrices and the bias, weight norm folded (counted in tests)
@@ -86,10 +85,7 @@ def make_finetuned(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
-    register("unirep", make_frozen, pretrained=True, resources=GPU_JOB, deterministic=True, parameters=PARAMETERS,
-             trainable_parameters="head only", availability=availability,
-             description="UniRep-1900 (UniRef50, TAPE's babbler-1900) frozen mean embedding + ridge head",
-             options={"weights": None, "batch_size": 256})
-    register("unirep-finetune", make_finetuned, pretrained=True, resources=GPU_JOB, parameters=PARAMETERS, availability=availability,
-             description="UniRep-1900 fine-tuned end to end with a linear head (CPU profile: bounded steps)",
-             options=FINETUNE_OPTIONS)
+    register_pair(register, "unirep", make_frozen, make_finetuned, batch_size=256, parameters=PARAMETERS,
+                  availability=availability,
+                  frozen_description="UniRep-1900 (UniRef50, TAPE's babbler-1900) frozen mean embedding + ridge head",
+                  finetune_description="UniRep-1900 fine-tuned end to end with a linear head (CPU profile: bounded steps)")

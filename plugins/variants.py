@@ -1,10 +1,24 @@
-"""The fine-tuned variant's options and factory, shared by every pretrained plugin (torch-free)."""
+"""What every pretrained plugin shares (torch-free): the fine-tuned variant's options and factory,
+and the registration of a frozen + fine-tuned pair."""
 
 from __future__ import annotations
 
 from typing import Callable
 
+from zoo_plugins.device import GPU_JOB
+
 FINETUNE_OPTIONS = {"weights": None, "epochs": 1, "max_steps": 100, "max_seconds": 600}
+
+
+def register_pair(register: Callable, name: str, make_frozen: Callable, make_finetuned: Callable, *,
+                  batch_size: int, frozen_description: str, finetune_description: str, **meta) -> None:
+    """``name`` (frozen embeddings + ridge head) and ``name-finetune``, with the same metadata
+    (``parameters``, ``availability``, ...)."""
+    register(name, make_frozen, pretrained=True, resources=GPU_JOB, deterministic=True,
+             trainable_parameters="head only", description=frozen_description,
+             options={"weights": None, "batch_size": batch_size}, **meta)
+    register(f"{name}-finetune", make_finetuned, pretrained=True, resources=GPU_JOB,
+             description=finetune_description, options=FINETUNE_OPTIONS, **meta)
 
 
 def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict, progress=None):
