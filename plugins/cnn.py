@@ -7,6 +7,7 @@ and ``zoo --help`` stay fast.
 from __future__ import annotations
 
 from zoo import hookimpl
+from zoo.contract import Option
 from zoo_plugins.device import GPU_JOB
 
 # The paper's recipes, per task. lr and weight decay are (conv layers, head).
@@ -27,8 +28,13 @@ DEFAULT = {
 PROFILES = {"paper": PAPER, "default": DEFAULT}
 FALLBACK_TASK = "fluorescence"  # tasks without their own recipe get the one-layer net
 
-OPTIONS = {key: None for key in ("layers", "filters", "kernel", "dilations", "lr", "weight_decay",
-                                 "batch_size", "epochs")}
+# None: the profile's recipe for the task decides
+OPTIONS = {
+    **{key: Option(None, int, minimum=1) for key in ("layers", "filters", "kernel", "batch_size", "epochs")},
+    "dilations": Option(None, list, help="one dilation per layer, e.g. [1,2,1]"),
+    "lr": Option(None, None, help="a number, or [conv, head]"),
+    "weight_decay": Option(None, None, help="a number, or [conv, head]"),
+}
 
 
 def recipe(task: str, profile: str, options: dict) -> dict:
@@ -53,5 +59,6 @@ def make_cnn(*, task, seed, profile, options, progress=None):
 @hookimpl
 def register_models(register):
     register("cnn", make_cnn, pretrained=False, resources=GPU_JOB, options=OPTIONS,
+             profiles=tuple(PROFILES), clip_profiles=("paper",),
              description="one-hot CNN with masked max-pool (paper recipe per task; "
                          "the dilated variant is -o dilations=[1,2,1])")

@@ -142,6 +142,6 @@ def make_finetuned(name: str, *, task, seed, profile, options, progress=None):
 def register_models(register):
     for name, (parameters, layers, short) in MODELS.items():
         register_pair(register, short, partial(make_frozen, name), partial(make_finetuned, name), batch_size=16,
-                      parameters=parameters, official_name=name, availability=partial(availability, name),
+                      parameters=parameters, availability=partial(availability, name),
                       frozen_description=f"ESM {name} frozen mean embedding (last of {layers} layers) + ridge head",
                       finetune_description=f"ESM {name} fine-tuned end to end (CPU profile: bounded steps)")

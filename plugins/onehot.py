@@ -6,7 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-ALPHABET = "ACDEFGHIKLMNPQRSTVWY"
+from zoo import ALPHABET
+
 PAD = len(ALPHABET)  # token 20 marks positions past the end of a sequence
 VOCAB = len(ALPHABET) + 1
 

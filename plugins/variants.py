@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from typing import Callable
 
+from zoo.contract import Option
 from zoo_plugins.device import GPU_JOB
 
-FINETUNE_OPTIONS = {"weights": None, "epochs": 1, "max_steps": 100, "max_seconds": 600}
+WEIGHTS = Option(None, str, help="weights file or folder; a path named here that cannot be used is an error")
+FINETUNE_OPTIONS = {"weights": WEIGHTS, "epochs": Option(1, int, minimum=1), "max_steps": Option(100, int, minimum=1),
+                    "max_seconds": Option(600.0, float, above=0)}
+PROFILES = {"profiles": ("default", "paper"), "clip_profiles": ("paper",)}
 
 
 def register_pair(register: Callable, name: str, make_frozen: Callable, make_finetuned: Callable, *,
                   batch_size: int, frozen_description: str, finetune_description: str, **meta) -> None:
     """``name`` (frozen embeddings + ridge head) and ``name-finetune``, with the same metadata
     (``parameters``, ``availability``, ...)."""
-    register(name, make_frozen, pretrained=True, resources=GPU_JOB, deterministic=True,
-             trainable_parameters="head only", description=frozen_description,
-             options={"weights": None, "batch_size": batch_size}, **meta)
+    register(name, make_frozen, pretrained=True, resources=GPU_JOB, deterministic=True, description=frozen_description,
+             options={"weights": WEIGHTS, "batch_size": Option(batch_size, int, minimum=1)}, **PROFILES, **meta)
     register(f"{name}-finetune", make_finetuned, pretrained=True, resources=GPU_JOB,
-             description=finetune_description, options=FINETUNE_OPTIONS, **meta)
+             description=finetune_description, options=FINETUNE_OPTIONS, **PROFILES, **meta)
 
 
 def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict, progress=None):

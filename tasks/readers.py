@@ -1,4 +1,4 @@
-"""Read task data from the zoo's CSV layout and TAPE's LMDB and JSON formats.
+"""Read task data in TAPE's LMDB and JSON formats (the zoo's CSV layout is :mod:`zoo.taskfile`).
 
 Every reader validates what it returns: an error names the file, the row and
 the fix, because a silent NaN or a stray character would poison a benchmark.
@@ -8,75 +8,15 @@ from __future__ import annotations
 
 import io
 import json
-import math
+import os
 import pickle
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-import numpy as np
+from zoo import Split
+from zoo.taskfile import SPLITS, DataError, check_records, read_csv
 
-from zoo import Split, ZooError
-
-SPLITS = ("train", "valid", "test")
-AMINO_ACIDS = frozenset("ACDEFGHIKLMNPQRSTVWY")
-
-
-class DataError(ZooError):
-    pass
-
-
-def check_records(records: Iterable[tuple[str, Any, Any]], source: str) -> Split:
-    """Validate ``(row label, sequence, target)`` triples and build a Split."""
-    sequences: list[str] = []
-    targets: list[float] = []
-    for row, seq, target in records:
-        where = f"{source}: {row}"
-        if not isinstance(seq, str) or not seq:
-            raise DataError(f"{where}: the sequence is missing or empty. Fix: drop the row or fill in the sequence.")
-        bad = next((i for i, c in enumerate(seq) if c not in AMINO_ACIDS), None)
-        if bad is not None:
-            raise DataError(
-                f"{where}: sequence has {seq[bad]!r} at position {bad + 1}, outside the 20 standard "
-                f"amino acids (uppercase, no gaps, stops or whitespace). Fix: correct or drop that row."
-            )
-        try:
-            value = float(np.asarray(target, dtype=np.float64).reshape(-1)[0])
-        except (TypeError, ValueError, IndexError):
-            value = math.nan
-        if not math.isfinite(value):
-            raise DataError(f"{where}: target is {target}, not a finite number. Fix: correct or drop that row.")
-        sequences.append(seq)
-        targets.append(value)
-    if not sequences:
-        raise DataError(f"{source}: the split is empty. Fix: point the task at the full data file.")
-    return Split(sequences, np.asarray(targets))
-
-
-def read_csv(path: str | Path) -> dict[str, Split]:
-    """The zoo's layout: one (optionally gzipped) CSV with ``sequence,target,split``."""
-    import pandas as pd
-
-    path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype={"sequence": str, "split": str}, keep_default_na=True)
-    except Exception as exc:  # pandas raises many types for truncated or garbled files
-        raise DataError(f"{path}: cannot be read as CSV ({type(exc).__name__}: {exc}). "
-                        f"Fix: the file is damaged or truncated; restore it from its source.") from exc
-    missing = [c for c in ("sequence", "target", "split") if c not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}. "
-                        f"Fix: the file needs the header sequence,target,split.")
-    out = {}
-    for split in SPLITS:
-        rows = frame.index[frame["split"] == split]
-        # row numbers as a person sees them in the file: line 1 is the header
-        records = ((f"line {i + 2}", frame.at[i, "sequence"], frame.at[i, "target"]) for i in rows)
-        if len(rows) == 0:
-            raise DataError(f"{path}: split {split!r} is empty (splits found: "
-                            f"{', '.join(sorted(map(str, frame['split'].dropna().unique())))}). "
-                            f"Fix: the split column must use train, valid and test.")
-        out[split] = check_records(records, str(path))
-    return out
+__all__ = ["SPLITS", "DataError", "check_records", "read_csv", "read_lmdb", "read_json", "overlap_notes"]
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -103,14 +43,26 @@ def read_lmdb(path: str | Path, target_key: str) -> Split:
     import lmdb
 
     path = Path(path)
+    data_file = path / "data.mdb" if path.is_dir() else path
     try:
         env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, subdir=path.is_dir())
     except lmdb.Error as exc:
         raise DataError(f"{path}: cannot be opened as an LMDB database ({exc}). "
                         f"Fix: delete it so it is downloaded again, or restore it.") from exc
+    # LMDB maps the file: reading a page past the end of a truncated file kills the process with
+    # SIGBUS, which no except clause catches. The header says how many pages the data uses.
+    needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    if os.path.getsize(data_file) < needed:
+        env.close()
+        raise DataError(f"{data_file}: truncated: {os.path.getsize(data_file):,} bytes, but its header says the "
+                        f"data uses {needed:,}. Fix: delete it so it is downloaded again, or restore it.")
     try:
         with env.begin() as txn:
-            count = _unpickle(txn.get(b"num_examples"))
+            header = txn.get(b"num_examples")
+            if header is None:
+                raise DataError(f"{path}: has no 'num_examples' record, so it is not one of TAPE's LMDB splits. "
+                                f"Fix: point the task at TAPE's <task>_<split>.lmdb files.")
+            count = _unpickle(header)
 
             def records():
                 for i in range(count):
@@ -125,7 +77,7 @@ def read_lmdb(path: str | Path, target_key: str) -> Split:
                     yield f"record {i}", item["primary"], item[target_key]
 
             return check_records(records(), str(path))
-    except (pickle.UnpicklingError, TypeError, lmdb.Error) as exc:
+    except (pickle.UnpicklingError, TypeError, EOFError, lmdb.Error) as exc:
         raise DataError(f"{path}: a record cannot be decoded ({exc}). Fix: the database is damaged; "
                         f"delete it so it is downloaded again.") from exc
     finally:

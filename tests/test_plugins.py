@@ -10,6 +10,7 @@ import pytest
 
 from zoo import ZooError, hookimpl
 from zoo.plugins import build, discover
+from zoo.runner import plan
 
 
 def make_dist(root, name: str, module_source: str) -> None:
@@ -53,7 +54,7 @@ def test_broken_plugin_is_reported_and_others_still_load(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = discover()
     broken = registry.plugins["zoo_broken_pkg"]
-    assert broken.status == "broken"
+    assert broken.error
     assert "Error importing plugin 'zoo_broken_pkg'" in broken.error
     assert "torchvision_extra" in broken.error and "ZOO_LOAD_PLUGINS" in broken.error
     assert registry.models["mean-baseline"].plugin == "zoo_good_pkg"
@@ -88,6 +89,7 @@ class Duplicate:
     @hookimpl
     def register_models(self, register):
         register("linear", lambda **kw: None, pretrained=False)
+        register("copycat-own", lambda **kw: None, pretrained=False)
 
 
 class OneGood:
@@ -108,13 +110,30 @@ def test_hook_raising_is_isolated():
     assert registry.models["fine"].pretrained is True
 
 
-def test_duplicate_name_names_both_plugins():
+@pytest.mark.parametrize("order", ["builtin first", "impostor first"])
+def test_a_name_claimed_twice_runs_for_neither_plugin(order):
+    """Issue 10.2: an impostor registering 'linear' once knocked out the built-in whenever it sorted first."""
     import zoo_plugins.linear as linear
 
-    registry = build([("linear", "0.1.0", linear), ("copycat", "2", Duplicate())])
-    error = registry.plugins["copycat"].error
-    assert "'linear' is registered twice: by plugin 'linear' and by plugin 'copycat'" in error
-    assert registry.models["linear"].plugin == "linear"
+    plugins = [("linear", "0.1.0", linear), ("copycat", "2", Duplicate())]
+    registry = build(plugins if order == "builtin first" else plugins[::-1])
+    assert "linear" not in registry.models and not registry.broken  # neither plugin is blamed as broken
+    assert "copycat-own" in registry.models  # the impostor's other models still load
+    with pytest.raises(ZooError) as err:
+        registry.model("linear")
+    assert "claimed by plugin 'linear' 0.1.0 and plugin 'copycat' 2" in str(err.value).replace("plugin 'copycat' 2 and plugin 'linear' 0.1.0", "plugin 'linear' 0.1.0 and plugin 'copycat' 2")
+    assert "ZOO_LOAD_PLUGINS=-" in str(err.value) and ".." not in str(err.value)
+    with pytest.raises(ZooError, match="claimed by"):
+        plan(registry, ["linear"], [])
+
+
+def test_the_job_key_names_the_plugin_and_its_version():
+    from zoo.runner import Job
+
+    a = Job("linear", "stability", 0, "default", False, plugin="linear", plugin_version="0.1.0")
+    b = Job("linear", "stability", 0, "default", False, plugin="copycat", plugin_version="0.1.0")
+    c = Job("linear", "stability", 0, "default", False, plugin="linear", plugin_version="0.2.0")
+    assert len({a.key("d"), b.key("d"), c.key("d")}) == 3
 
 
 class PathLike:
@@ -125,7 +144,7 @@ class PathLike:
 
 def test_names_that_could_escape_a_folder_are_refused():
     registry = build([("pathlike", "1", PathLike())])
-    assert "needs a name of lowercase letters" in registry.plugins["pathlike"].error
+    assert "task name '../escape' is not allowed" in registry.plugins["pathlike"].error
     assert "../escape" not in registry.tasks
 
 

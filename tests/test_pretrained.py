@@ -292,16 +292,17 @@ def test_second_head_reuses_cached_embeddings(tmp_path, monkeypatch):
     assert compute.seen == seen  # nothing recomputed
 
 
-def test_ridge_path_equals_scikit_learn():
+@pytest.mark.parametrize("rows", [300, 25])  # 25 < 40 features: the dual (kernel) form
+def test_ridge_path_equals_scikit_learn(rows):
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from zoo_plugins.frozen import ridge_path
+    from zoo_plugins.ridge import ridge_path
 
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 40)).astype(np.float32) * rng.uniform(0.1, 5, size=40).astype(np.float32)
-    y = x[:, :5].sum(axis=1) + rng.normal(size=300)
+    x = rng.normal(size=(rows, 40)).astype(np.float32) * rng.uniform(0.1, 5, size=40).astype(np.float32)
+    y = x[:, :5].sum(axis=1) + rng.normal(size=rows)
     test = rng.normal(size=(50, 40)).astype(np.float32)
     for alpha, head in ridge_path(x, y, (0.1, 10.0, 1000.0)).items():
         reference = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(x, y).predict(test)

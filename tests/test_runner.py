@@ -22,6 +22,8 @@ class Broken:
     """Models that misbehave the ways a plugin author's model can."""
 
     class NaNs:
+        params: dict = {}
+
         def fit(self, train, valid):
             pass
 
@@ -115,11 +117,11 @@ def test_bad_models_fail_alone_with_their_plugin_named(evaluated):
     by_model = {o.job.model: o for o in outcomes if o.job.task == "stability" and o.job.seed == 0}
     assert by_model["linear"].status == "ok"
     assert by_model["nan-model"].status == "failed"
-    assert "'nan-model' (plugin 'broken') predict() returned 100 NaN or infinite values" in by_model["nan-model"].message
+    assert "'nan-model' (plugin 'broken'): predict() returned 100 NaN or infinite values" in by_model["nan-model"].message
     assert "returned shape (100, 2) for 100 sequences; expected (100,)" in by_model["shape-model"].message
     assert by_model["raising-model"].message == "RuntimeError: CUDA out of memory (pretend)"
-    assert "'string-model' (plugin 'broken') predict() returned dtype <U4, not real numbers" in by_model["string-model"].message
-    assert "the factory returned object, which has no fit(train, valid)" in by_model["not-a-model"].message
+    assert "'string-model' (plugin 'broken'): predict() returned dtype <U4, not real numbers" in by_model["string-model"].message
+    assert "the factory returned object, which lacks fit, predict, params" in by_model["not-a-model"].message
 
 
 def test_rerun_resumes_and_force_reruns(evaluated, registry, subset_dir):

@@ -176,7 +176,7 @@ def test_sync_resumes_after_an_interrupted_replay_and_skips_a_torn_line(tmp_path
 
 
 def test_ray_requests_gpus_only_where_the_cluster_has_them():
-    meta = {"resources": {"cpus": 4, "gpus": 1}}
+    meta = {"cpus": 4, "gpus": 1}
     assert resources(meta, {"CPU": 16, "GPU": 8}) == {"num_cpus": 4.0, "num_gpus": 1.0}
     assert resources(meta, {"CPU": 16}) == {"num_cpus": 4.0, "num_gpus": 0.0}
     assert resources(meta, {"CPU": 2}) == {"num_cpus": 2.0, "num_gpus": 0.0}

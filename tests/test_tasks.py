@@ -106,7 +106,7 @@ GOOD_ROWS = "sequence,target,split\nACDE,1.0,train\nACDF,2.0,valid\nACDG,0.5,tes
     (GOOD_ROWS.replace("2.0", "inf"), r"line 3: target is inf, not a finite number"),
     (GOOD_ROWS.replace("2.0", ""), r"line 3: target is nan, not a finite number"),
     (GOOD_ROWS.replace("sequence,", "seq,"), r"missing column\(s\) sequence.*needs the header"),
-    (GOOD_ROWS.replace("test\n", "tst\n"), r"split 'test' is empty \(splits found: train, tst, valid\)"),
+    (GOOD_ROWS.replace("test\n", "tst\n"), r"split labels 'tst' \(first on line 4\) are not train, valid or test"),
 ])
 def test_bad_input_names_file_row_and_fix(tmp_path, content, message):
     path = tmp_path / "stability" / "stability.csv"

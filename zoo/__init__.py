@@ -17,6 +17,7 @@ import pluggy
 __version__ = "0.1.0"
 
 PROJECT = "protein_zoo"
+ALPHABET = "ACDEFGHIKLMNPQRSTVWY"  # the 20 standard amino acids: the one copy every module uses
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
@@ -73,12 +74,15 @@ class TaskData:
 class Model(Protocol):
     """What a model factory returns."""
 
+    params: dict  # hyperparameters and choices to record (as ``hp.*`` params); may be empty
+
     def fit(self, train: Split, valid: Split) -> None: ...
 
     def predict(self, sequences: Sequence[str]) -> np.ndarray: ...
 
 
 __all__ = [
+    "ALPHABET",
     "PROJECT",
     "Model",
     "Split",

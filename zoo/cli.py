@@ -170,7 +170,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     for col in ("task", "plugin", "source", "description"):
         table.add_column(col)
     for entry in sorted(discover().tasks.values(), key=lambda e: e.name):
-        table.add_row(entry.name, entry.plugin, str(entry.meta.get("source", "")), entry.description)
+        table.add_row(entry.name, entry.plugin, entry.spec.source, entry.description)
     _console().print(table)
     return 0
 

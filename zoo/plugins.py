@@ -3,7 +3,12 @@
 Entry points in the ``protein_zoo`` group are loaded one by one, so a broken
 plugin is reported and skipped instead of stopping the others (pluggy's own
 ``load_setuptools_entrypoints`` aborts on the first failure). ``ZOO_LOAD_PLUGINS``
-(comma-separated entry-point names; empty means none) selects which load.
+(comma-separated entry-point names; empty means none) selects which load; names written ``-name``
+leave those out and load every other one.
+
+A model or task name claimed by two plugins is not runnable: neither claimant gets it, both
+plugins' other names still load, and ``zoo plugins`` and ``zoo eval`` say who claims it. That way
+an installed plugin can never silently replace another one's model.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from zoo import PROJECT, ZooError, hookspecs
+from zoo.contract import build_spec
 
 GROUP = PROJECT
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # model and task names end up in run and file names
@@ -36,17 +42,20 @@ class Entry:
     factory: Callable[..., Any]
     plugin: str
     version: str
-    description: str
-    meta: dict[str, Any] = field(default_factory=dict)
+    spec: Any  # ModelSpec for a model, TaskSpec for a task
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
 
     @property
     def pretrained(self) -> bool:
-        return bool(self.meta.get("pretrained", False))
+        return bool(getattr(self.spec, "pretrained", False))
 
     def availability(self) -> str:
         """``ready``, or why not / what first use needs; from the plugin's optional
-        ``availability`` meta (a cheap callable: no weights are loaded)."""
-        check = self.meta.get("availability")
+        ``availability`` callable (cheap: no weights are loaded)."""
+        check = getattr(self.spec, "availability", None)
         if check is None:
             return "ready"
         try:
@@ -62,10 +71,6 @@ class PluginInfo:
     models: list[str] = field(default_factory=list)
     tasks: list[str] = field(default_factory=list)
     error: str | None = None
-
-    @property
-    def status(self) -> str:
-        return "ok" if self.error is None else "broken"
 
 
 class UnknownName(ZooError):
@@ -87,36 +92,51 @@ class Registry:
     models: dict[str, Entry] = field(default_factory=dict)
     tasks: dict[str, Entry] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
+    # (kind, name) -> the entries of every plugin that claims it; such a name is not runnable
+    conflicts: dict[tuple[str, str], list[Entry]] = field(default_factory=dict)
 
     def model(self, name: str) -> Entry:
-        if name not in self.models:
-            raise did_you_mean("model", name, self.models)
-        return self.models[name]
+        return self._get("model", name, self.models)
 
     def task(self, name: str) -> Entry:
-        if name not in self.tasks:
-            raise did_you_mean("task", name, self.tasks)
-        return self.tasks[name]
+        return self._get("task", name, self.tasks)
+
+    def _get(self, kind: str, name: str, table: dict[str, Entry]) -> Entry:
+        if (kind, name) in self.conflicts:
+            raise ZooError(conflict_message(kind, name, self.conflicts[(kind, name)]))
+        if name not in table:
+            raise did_you_mean(kind, name, table)
+        return table[name]
 
     @property
     def broken(self) -> list[PluginInfo]:
         return [p for p in self.plugins.values() if p.error]
 
 
-def _selected() -> set[str] | None:
+def conflict_message(kind: str, name: str, claims: list[Entry]) -> str:
+    who = " and ".join(f"plugin {e.plugin!r} {e.version}" for e in claims)
+    return (f"{kind} {name!r} is claimed by {who}, so it is not run: the zoo cannot tell whose results they "
+            f"would be. Fix: uninstall one of them, or leave one out with {ENV_SELECT}=-{claims[-1].plugin}.")
+
+
+def _selected() -> tuple[set[str] | None, set[str]]:
+    """(names to load, or None for all; names to leave out) from ZOO_LOAD_PLUGINS."""
     raw = os.environ.get(ENV_SELECT)
     if raw is None:
-        return None
-    return {n.strip() for n in raw.split(",") if n.strip()}
+        return None, set()
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    include = {n for n in names if not n.startswith("-")}
+    exclude = {n[1:] for n in names if n.startswith("-")}
+    return (include or (None if exclude else set())), exclude
 
 
 def discover() -> Registry:
-    """Load every installed plugin (or those ``ZOO_LOAD_PLUGINS`` names)."""
+    """Load every installed plugin (or those ``ZOO_LOAD_PLUGINS`` names, less its ``-name`` ones)."""
     eps = sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
-    wanted = _selected()
+    wanted, unwanted = _selected()
     objects: list[tuple[str, str, object | Exception]] = []
     for ep in eps:
-        if wanted is not None and ep.name not in wanted:
+        if (wanted is not None and ep.name not in wanted) or ep.name in unwanted:
             continue
         version = ep.dist.version if ep.dist else "unknown"
         try:
@@ -126,7 +146,7 @@ def discover() -> Registry:
     # an object registered in-process (a plugin under test) replaces its installed entry point
     extra_ids = {id(obj) for _, _, obj in EXTRA}
     registry = build([o for o in objects if id(o[2]) not in extra_ids] + EXTRA)
-    for name in sorted((wanted or set()) - {ep.name for ep in eps}):
+    for name in sorted(((wanted or set()) | unwanted) - {ep.name for ep in eps}):
         registry.plugins[name] = PluginInfo(
             name, "-", error=str(did_you_mean("plugin", name, [ep.name for ep in eps]))
             + f" (named in {ENV_SELECT})"
@@ -177,10 +197,18 @@ def build(plugins: Iterable[tuple[str, str, object | Exception]]) -> Registry:
                 impl.function(**{arg: register for arg in impl.argnames})
             except Exception as exc:
                 info.error = (
-                    f"Plugin {info.name!r} raised in {hook}: {type(exc).__name__}: {exc}. "
+                    f"Plugin {info.name!r} raised in {hook}: {type(exc).__name__}: {str(exc).rstrip('.')}. "
                     f"None of its models or tasks were loaded; fix the plugin or leave it out with {ENV_SELECT}."
                 )
                 _drop(registry, info)
+    for kind, name in list(registry.conflicts):  # a sidelined plugin no longer claims anything
+        claims = [e for e in registry.conflicts[(kind, name)] if not registry.plugins[e.plugin].error]
+        if len(claims) > 1:
+            registry.conflicts[(kind, name)] = claims
+        else:
+            del registry.conflicts[(kind, name)]
+            if claims:
+                (registry.models if kind == "model" else registry.tasks)[name] = claims[0]
     return registry
 
 
@@ -196,29 +224,38 @@ def _explain(exc: pluggy.PluginValidationError) -> str:
 
 def _drop(registry: Registry, info: PluginInfo) -> None:
     for name in info.models:
-        registry.models.pop(name, None)
+        if registry.models.get(name) and registry.models[name].plugin == info.name:
+            del registry.models[name]
     for name in info.tasks:
-        registry.tasks.pop(name, None)
+        if registry.tasks.get(name) and registry.tasks[name].plugin == info.name:
+            del registry.tasks[name]
     info.models, info.tasks = [], []
+
+
+def check_name(name: Any, kind: str = "plugin") -> str:
+    """The one rule for model, task and plugin names: they become run names and file names."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ZooError(f"{kind} name {name!r} is not allowed: use lowercase letters, digits, '-', '_' or '.', "
+                       f"starting with a letter or digit, at most 64 characters (it becomes part of run and "
+                       f"file names).")
+    return name
 
 
 def _register_callback(registry: Registry, info: PluginInfo, kind: str) -> Callable[..., None]:
     table = registry.models if kind == "model" else registry.tasks
 
-    def register(name: str, factory: Callable[..., Any], *, description: str = "", **meta: Any) -> None:
-        if not isinstance(name, str) or not NAME.fullmatch(name) or not callable(factory):
-            raise ZooError(f"register() needs a name of lowercase letters, digits, '-', '_' or '.' (at most 64, "
-                           f"it becomes part of run names and file names) and a callable factory; got {name!r}, "
-                           f"{factory!r}")
-        if name in table:
-            other = table[name].plugin
-            raise ZooError(
-                f"{kind} {name!r} is registered twice: by plugin {other!r} and by plugin {info.name!r}. "
-                f"Rename one of them or uninstall one plugin."
-            )
-        if kind == "model" and "pretrained" not in meta:
-            raise ZooError(f"model {name!r} must say whether it is pretrained: register(..., pretrained=True/False)")
-        table[name] = Entry(kind, name, factory, info.name, info.version, description, dict(meta))
+    def register(name: str, factory: Callable[..., Any], **fields: Any) -> None:
+        check_name(name, kind)
+        if not callable(factory):
+            raise ZooError(f"register({name!r}) needs a callable factory; got {factory!r}")
+        entry = Entry(kind, name, factory, info.name, info.version, build_spec(kind, name, fields))
         (info.models if kind == "model" else info.tasks).append(name)
+        claims = registry.conflicts.get((kind, name))
+        if claims is not None:
+            claims.append(entry)
+        elif name in table:  # a second claim: neither plugin gets the name (see the module docstring)
+            registry.conflicts[(kind, name)] = [table.pop(name), entry]
+        else:
+            table[name] = entry
 
     return register

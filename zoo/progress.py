@@ -1,8 +1,10 @@
-"""Rich progress bars with an ETA: one for the jobs, one for the steps of the current job."""
+"""Rich progress bars with an ETA: one for the jobs, one for the steps of the current job; and one
+line per finished job, which is all a log file, CI or nohup sees (bars need a terminal)."""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.text import Text
@@ -34,9 +36,17 @@ class Reporter:
         self._progress.update(self._jobs, completed=index, total=total, description=f"jobs (now {name})")
         self._progress.reset(self._steps, total=None, description=f"  {name} steps", visible=True)
 
-    def jobs_done(self, done: int, total: int, last: str) -> None:
-        """For executors that run jobs elsewhere: only whole jobs are seen finishing here."""
-        self._progress.update(self._jobs, completed=done, total=total, description=f"jobs (done {last})")
+    def job_finished(self, done: int, total: int, outcome) -> None:
+        """One line per finished job: job, outcome, test Spearman, seconds; where a failure's traceback is."""
+        self._progress.update(self._jobs, completed=done, total=total, description=f"jobs (done {outcome.job.name})")
+        m = outcome.metrics
+        score = f"test Spearman {m['test_spearman']:.3f}, {m['fit_seconds']:.1f} s fit" if m else ""
+        line = f"[{done}/{total}] {outcome.job.name}: {outcome.status} {score}"
+        if outcome.status == "failed":
+            line += f" - {outcome.message[:300]} (traceback: tag 'traceback' of MLflow run {outcome.run_id})"
+        elif outcome.status != "ok":
+            line += f" - {outcome.message[:300]}"
+        self._progress.console.print(escape(line), highlight=False, soft_wrap=True)
 
     def step(self, done: int, total: int) -> None:
         """Plugins call this (as ``progress(done, total)``) while they train."""

@@ -12,9 +12,14 @@ from typing import Any, Iterator
 
 from zoo import ZooError
 
-# Passed on to workers, which may run on other machines with another environment.
-FORWARDED_ENV = ("ZOO_LOAD_PLUGINS", "ZOO_CACHE_DIR", "ZOO_ESM_DIR", "ZOO_TAPE_DIR", "MLFLOW_TRACKING_URI",
-                 "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
+# Passed on to workers, which may run on other machines with another environment: every ZOO_*
+# variable (plugins read their own, e.g. ZOO_UNIREP_WEIGHTS, ZOO_DEVICE) and MLflow's credentials.
+FORWARDED_PREFIXES = ("ZOO_",)
+FORWARDED_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
+
+
+def forwarded_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIXES) or k in FORWARDED_ENV}
 
 
 def absolute_store(uri: str) -> str:
@@ -25,11 +30,11 @@ def absolute_store(uri: str) -> str:
     return uri
 
 
-def resources(meta: dict[str, Any], cluster: dict[str, float]) -> dict[str, float]:
-    """Ray resources for one job, from the plugin's ``resources`` metadata ({"cpus": 1, "gpus": 0} when
-    absent). GPUs are requested only where the cluster has some, and CPUs at most as many as it has,
+def resources(wanted: Any, cluster: dict[str, float]) -> dict[str, float]:
+    """Ray resources for one job, from the model's declared ``resources`` ({"cpus": 1, "gpus": 0} when
+    empty). GPUs are requested only where the cluster has some, and CPUs at most as many as it has,
     so a job is never left waiting for resources that do not exist."""
-    wanted = meta.get("resources") or {}
+    wanted = wanted or {}
     gpus = float(wanted.get("gpus", 0)) if cluster.get("GPU", 0) > 0 else 0.0
     return {"num_cpus": min(float(wanted.get("cpus", 1)), cluster.get("CPU", 1.0)), "num_gpus": gpus}
 
@@ -67,7 +72,7 @@ class RayExecutor:
         from zoo.runner import Outcome
 
         self.check(runner.tracker)
-        env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+        env = forwarded_env()
         try:
             ray.init(address=self.address, runtime_env={"env_vars": env} if env else None, include_dashboard=False,
                      ignore_reinit_error=True, log_to_driver=False)
@@ -81,7 +86,7 @@ class RayExecutor:
         cluster = ray.cluster_resources()
         refs = {}
         for i, job, key in pending:
-            opts = resources(runner.registry.model(job.model).meta, cluster)
+            opts = resources(runner.registry.model(job.model).spec.resources, cluster)
             refs[task.options(name=job.name, **opts).remote(spec, job, key, parent)] = (i, job, key)
         try:
             while refs:

@@ -16,10 +16,9 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from zoo import Model, Split, TaskData
+from zoo import ALPHABET, Split, TaskData
 from zoo.plugins import EXTRA, Registry, discover
-
-ALPHABET = "ACDEFGHIKLMNPQRSTVWY"
+from zoo.validate import check_model_object, check_predictions, check_task_data
 
 
 def tiny_task(seed: int = 0, n_train: int = 160, n_valid: int = 32, n_test: int = 64, length: int = 24) -> TaskData:
@@ -46,21 +45,13 @@ def tiny_task(seed: int = 0, n_train: int = 160, n_valid: int = 32, n_test: int 
 
 
 def _build(factory: Callable[..., Any], seed: int, options: dict) -> Any:
-    model = factory(task="tiny", seed=seed, profile="default", options=dict(options), progress=None)
-    assert isinstance(model, Model), (
-        f"the factory returned {type(model).__name__}; a model needs fit(train, valid) and predict(sequences)")
-    return model
+    # the runner's own checks (zoo.validate): what passes here is accepted by `zoo eval`
+    return check_model_object(factory(task="tiny", seed=seed, profile="default", options=dict(options),
+                                      progress=None), "the model under test")
 
 
 def _predict(model: Any, sequences: list[str], what: str) -> np.ndarray:
-    pred = model.predict(sequences)
-    arr = np.asarray(pred)
-    assert isinstance(pred, np.ndarray), f"predict() on {what} returned {type(pred).__name__}, not a numpy array"
-    assert arr.shape == (len(sequences),), f"predict() on {what} returned shape {arr.shape}, expected ({len(sequences)},)"
-    assert np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer), (
-        f"predict() on {what} returned dtype {arr.dtype}, expected real numbers")
-    assert np.isfinite(arr).all(), f"predict() on {what} returned NaN or infinite values"
-    return arr.astype(np.float64)
+    return check_predictions(model.predict(sequences), len(sequences), f"the model under test, on {what}")
 
 
 def check_model(factory: Callable[..., Any], options: dict | None = None, *, task: TaskData | None = None,

@@ -7,18 +7,22 @@ they work in the UI's search box, e.g. ``tags.task = 'stability' and tags.pretra
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
+import socket
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from zoo import ZooError
+from zoo import ZooError, names
 
 EXPERIMENT = "protein-zoo"
-JOB_FILTER = "tags.kind = 'job'"
+JOB_FILTER = f"tags.{names.KIND} = '{names.JOB}'"
 
 
 class Tracker:
@@ -126,6 +130,12 @@ class Tracker:
                                   tags=[RunTag(k, v) for k, v in fields.get("tags", [])])
         elif op == "log_artifact":
             self.client.log_artifact(run_id, fields["path"])
+        elif op == "log_inputs":
+            from mlflow.entities import Dataset, DatasetInput, InputTag
+
+            self.client.log_inputs(run_id, [
+                DatasetInput(Dataset(d["name"], d["digest"], d["source_type"], d["source"]),
+                             [InputTag("mlflow.data.context", d["context"])]) for d in fields["datasets"]])
         elif op == "terminate":
             self.client.set_terminated(run_id, fields["status"])
         else:
@@ -156,10 +166,72 @@ class Tracker:
                 self.set_tags(run.info.run_id, {"outcome": "failed", "message": message[:1000]})
             self.end_run(run.info.run_id, status)
 
-    def finished_job_keys(self) -> set[str]:
-        runs = self.client.search_runs([self.experiment_id], f"{JOB_FILTER} and tags.outcome = 'ok' "
-                                       f"and attributes.status = 'FINISHED'", max_results=50000)
-        return {r.data.tags.get("job_key") for r in runs}
+    def finished_job_keys(self, key: str | None = None) -> set[str]:
+        """Job keys with a finished, successful run (only ``key``'s, when given)."""
+        if self.journal is not None:  # offline: the journal's runs are not searchable
+            return set()
+        query = f"{JOB_FILTER} and tags.{names.OUTCOME} = 'ok' and attributes.status = 'FINISHED'"
+        if key:
+            query += f" and tags.{names.JOB_KEY} = '{key}'"
+        runs = self.client.search_runs([self.experiment_id], query, max_results=50000)
+        return {r.data.tags.get(names.JOB_KEY) for r in runs}
+
+    @staticmethod
+    def owner_tags() -> dict[str, str]:
+        """Which process writes a run, so a later zoo eval can tell a killed run from a running one."""
+        return {names.HOST: socket.gethostname(), names.PID: str(os.getpid())}
+
+    def end_orphans(self) -> int:
+        """Mark KILLED the runs left RUNNING by a zoo eval on this machine that no longer exists
+        (SIGKILL, power loss), as MLflow users expect; returns how many."""
+        if self.journal is not None:
+            return 0
+        query = f"attributes.status = 'RUNNING' and tags.{names.HOST} = '{socket.gethostname()}'"
+        ended = 0
+        for run in self.client.search_runs([self.experiment_id], query, max_results=50000):
+            if not process_alive(run.data.tags.get(names.PID, "")):
+                self.set_tags(run.info.run_id, {names.OUTCOME: "killed",
+                                                names.MESSAGE: "the zoo eval running it was killed"})
+                self.end_run(run.info.run_id, "KILLED")
+                ended += 1
+        return ended
+
+    @contextlib.contextmanager
+    def claim(self, key: str) -> Iterator[bool]:
+        """Hold job ``key`` for this process, or yield False when another process holds it.
+
+        An advisory file lock per (store, job key): two zoo evals on one machine and one store never
+        run the same job twice, and the lock dies with its process, so a kill leaves no stale claim.
+        Workers on other machines (a Ray cluster) are kept apart by the driver's plan instead."""
+        import fcntl
+
+        from zoo.cache import cache_dir
+
+        folder = cache_dir() / "claims" / hashlib.sha256(self.uri.encode()).hexdigest()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{key}.lock", "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def log_datasets(self, run_id: str, task: str, data, splits: dict) -> None:
+        """Each split a job saw, as an MLflow dataset input (name, digest, source, context), so the UI's
+        Datasets column shows which data a run used."""
+        digest = hashlib.sha256(",".join(sorted(data.files.values())).encode()).hexdigest()[:16]
+        source = ",".join(data.files) or f"task {task}"
+        inputs = []
+        for context, split in splits.items():
+            content = hashlib.sha256("\n".join(split.sequences).encode() + split.targets.tobytes()).hexdigest()
+            inputs.append({"name": f"{task}-{context}", "digest": content[:16], "source_type": "local",
+                           "source": json.dumps({"files": source, "task_digest": digest, "rows": len(split)}),
+                           "context": context})
+        self._write("log_inputs", run=run_id, datasets=inputs)
 
     def job_runs(self) -> list[dict[str, Any]]:
         """Every job run, flattened: ``run_id``, ``status``, ``start_time``, ``tags.*``, ``params.*``, ``metrics.*``."""
@@ -175,6 +247,16 @@ class Tracker:
             token = page.token
             if not token:
                 return rows
+
+
+def process_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def probe_server(uri: str, timeout: float = 5.0) -> None:

@@ -1,0 +1,129 @@
+"""The registration contract: what ``register(...)`` accepts, as typed specs.
+
+A plugin calls ``register(name, factory, **fields)``; the fields become a :class:`ModelSpec`
+or a :class:`TaskSpec`. An unknown field (``determinstic=True``) is refused with "did you
+mean", so a typo never silently changes how a model runs. Option values are checked against
+the declared :class:`Option` at plan time, before any compute.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping
+
+from zoo import ZooError
+
+
+class ContractError(ZooError):
+    """A plugin broke the registration contract, or an option value breaks an Option's rules."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One model option: its default, its type and its lower bound.
+
+    ``kind`` is ``int``, ``float``, ``str``, ``bool``, ``list`` or None (any JSON value).
+    ``minimum`` is inclusive; ``above`` is an exclusive lower bound (learning rates).
+    """
+
+    default: Any = None
+    kind: type | None = None
+    minimum: float | None = None
+    above: float | None = None
+    help: str = ""
+
+    def check(self, model: str, name: str, value: Any) -> Any:
+        """The value, converted where lossless (an int where a float is declared), or a ContractError."""
+        if value is None:
+            return None
+        where = f"option {name}={value!r} for model {model!r}"
+        if self.kind in (int, float):
+            number = _number(value)
+            if number is None or (self.kind is int and not float(number).is_integer()):
+                raise ContractError(f"{where}: expected {'an integer' if self.kind is int else 'a number'}. "
+                                    f"Fix: e.g. -o {name}={self.default if self.default is not None else 1}.")
+            if self.minimum is not None and number < self.minimum:
+                raise ContractError(f"{where}: must be at least {self.minimum:g}, or the model cannot be built. "
+                                    f"Fix: choose a value >= {self.minimum:g}.")
+            if self.above is not None and number <= self.above:
+                raise ContractError(f"{where}: must be greater than {self.above:g}. Fix: choose a larger value.")
+            return int(number) if self.kind is int else float(number)
+        if self.kind is not None and not isinstance(value, self.kind):
+            raise ContractError(f"{where}: expected {self.kind.__name__}, got {type(value).__name__}. "
+                                f"Fix: give -o {name}=<{self.kind.__name__}>.")
+        return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def as_option(value: Any) -> Option:
+    """A plain default declares an option of the default's type (None: any value)."""
+    if isinstance(value, Option):
+        return value
+    return Option(default=value, kind=None if value is None else type(value))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model registration declares.
+
+    - ``pretrained``: uses weights learned outside the task data (required).
+    - ``deterministic``: the seed does not change the result on the full split (one seed runs).
+    - ``options``: option name -> :class:`Option` (or a plain default).
+    - ``profiles``: the ``--profile`` names the model knows; ``clip_profiles``: those in which test
+      predictions are clipped to the training-label range by default (the paper's practice).
+    - ``resources``: ``{"cpus": n, "gpus": m}`` for one job under ``--executor ray``.
+    - ``parameters``: pretrained parameter count (0 for supervised models).
+    - ``availability``: a cheap callable returning ``"ready"`` or why not (no weights loaded).
+    """
+
+    pretrained: bool
+    description: str = ""
+    deterministic: bool = False
+    options: Mapping[str, Option] = field(default_factory=dict)
+    profiles: tuple[str, ...] = ("default",)
+    clip_profiles: tuple[str, ...] = ()
+    resources: Mapping[str, float] = field(default_factory=dict)
+    parameters: int = 0
+    availability: Callable[[], str] | None = None
+
+    def defaults(self) -> dict[str, Any]:
+        return {k: o.default for k, o in self.options.items()}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task registration declares: a description, and where its data comes from."""
+
+    description: str = ""
+    source: str = ""
+    url: str = ""
+
+
+def build_spec(kind: str, name: str, given: dict[str, Any]) -> ModelSpec | TaskSpec:
+    """Turn ``register()`` keyword arguments into a spec; unknown or mistyped fields are refused."""
+    cls = ModelSpec if kind == "model" else TaskSpec
+    known = [f.name for f in fields(cls)]
+    for key in given:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ContractError(f"register({name!r}) got an unknown field {key!r}.{hint} "
+                                f"A {kind} declares: {', '.join(known)}.")
+    if cls is ModelSpec and "pretrained" not in given:
+        raise ContractError(f"model {name!r} must say whether it is pretrained: register(..., pretrained=True/False)")
+    values = dict(given)
+    if cls is ModelSpec:
+        values["options"] = {k: as_option(v) for k, v in dict(values.get("options") or {}).items()}
+        for key in ("profiles", "clip_profiles"):
+            if key in values:
+                values[key] = tuple(values[key])
+        if not isinstance(values["pretrained"], bool) or not isinstance(values.get("deterministic", False), bool):
+            raise ContractError(f"model {name!r}: pretrained and deterministic must be True or False")
+    return cls(**values)

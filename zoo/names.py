@@ -1,0 +1,38 @@
+"""Every MLflow tag, param and metric name the zoo writes or reads, named once.
+
+Tags have plain names so they work in the UI's search box, e.g.
+``tags.task = 'stability' and tags.pretrained = 'true'``.
+"""
+
+from __future__ import annotations
+
+# tags
+KIND, MODEL, TASK, SEED, PROFILE = "kind", "model", "task", "seed", "profile"
+PLUGIN, PLUGIN_VERSION, PRETRAINED, JOB_KEY = "plugin", "plugin_version", "pretrained", "job_key"
+OPTIONS = "options"  # JSON of the options the user set (not the defaults): part of a row's identity
+TRAIN_SIZE, OUTCOME, MESSAGE, TRACEBACK = "train_size", "outcome", "message", "traceback"
+DATA_SHA256, DATA_FILES, DATA_NOTES = "data_sha256", "data_files", "data_notes"
+GIT_COMMIT, MACHINE, HOST, PID = "git_commit", "machine", "host", "pid"
+PRETRAINED_PARAMETERS = "pretrained_parameters"
+
+# params
+CLIP = "clip_predictions"
+TRAIN_SEQUENCES = "train_sequences"
+SELECTION_SEQUENCES = "selection_sequences"  # valid rows used for model selection (fewer at low N)
+HP = "hp."  # prefix of what a model reports in its ``params``
+TRAINABLE = "hp.trainable_parameters"
+OPTION = "option."  # prefix of every option value the job ran with
+
+# metrics
+FIT_SECONDS = "fit_seconds"
+TEST_SPEARMAN, VALID_SPEARMAN = "test_spearman", "valid_spearman"
+CI_LOW, CI_HIGH = "test_spearman_ci_low", "test_spearman_ci_high"
+TEST_PEARSON, TEST_MSE = "test_pearson", "test_mse"
+THROUGHPUT, PREDICT_SECONDS = "test_predict_seq_per_s", "test_predict_seconds"
+
+# artifacts
+PREDICTIONS = "test_predictions.csv"
+SCATTER = "test_scatter.png"
+
+# run kinds
+JOB, INVOCATION, LEADERBOARD = "job", "invocation", "leaderboard"
