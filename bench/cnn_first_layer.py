@@ -15,7 +15,6 @@ import time
 
 import numpy as np
 import torch
-
 from zoo_plugins import onehot
 from zoo_plugins.cnn_net import CNN
 from zoo_tasks import tape

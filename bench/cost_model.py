@@ -24,7 +24,6 @@ import time
 
 import numpy as np
 import torch
-
 from zoo_plugins.backbone import embed
 from zoo_plugins.esm_net import ESMBackbone
 

@@ -14,9 +14,10 @@ import os
 import tempfile
 import time
 
-from zoo import Split
 from zoo_plugins import unirep
 from zoo_tasks import tape
+
+from zoo import Split
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import time
 
 import numpy as np
 import torch
-
 from zoo_plugins import unirep
 from zoo_plugins.backbone import embed
 from zoo_plugins.unirep_net import UniRepBackbone, convert, load_backbone

@@ -17,7 +17,6 @@ import subprocess
 import tempfile
 
 import numpy as np
-
 from zoo_plugins import unirep
 from zoo_plugins.backbone import embed
 from zoo_plugins.unirep_net import load_backbone

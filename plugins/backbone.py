@@ -14,9 +14,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
+from zoo_plugins.device import pick
 
 from zoo import Split
-from zoo_plugins.device import pick
 
 
 def masked_mean(hidden: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:

@@ -6,9 +6,10 @@ and ``zoo --help`` stay fast.
 
 from __future__ import annotations
 
+from zoo_plugins.device import GPU_JOB
+
 from zoo import hookimpl
 from zoo.contract import Option
-from zoo_plugins.device import GPU_JOB
 
 # The paper's recipes, per task. lr and weight decay are (conv layers, head).
 PAPER = {

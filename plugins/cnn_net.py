@@ -9,10 +9,10 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-
-from zoo import Split
 from zoo_plugins import onehot
 from zoo_plugins.device import pick
+
+from zoo import Split
 
 
 class OneHotConv(nn.Module):

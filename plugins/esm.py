@@ -12,8 +12,9 @@ import os
 from functools import lru_cache, partial
 from pathlib import Path
 
-from zoo import Unavailable, hookimpl
 from zoo_plugins.variants import register_pair
+
+from zoo import Unavailable, ZooError, hookimpl
 
 URL = "https://dl.fbaipublicfiles.com/fair-esm/models/{name}.pt"
 # official name -> (parameters, layers, the zoo's model name); parameter counts are those of
@@ -56,10 +57,11 @@ def availability(name: str) -> str:
 
 def locate(name: str, options: dict) -> Path:
     """The checkpoint file for ``name``, downloading it if it is nowhere local."""
-    if options.get("weights"):
+    if options.get("weights"):  # a file the user named: missing is their error to fix, not "unavailable"
         path = Path(options["weights"])
-        if not path.exists():
-            raise Unavailable(f"weights unavailable: {path} does not exist")
+        if not path.is_file():
+            raise ZooError(f"-o weights={path}: no such file. Fix: give the path of a fair-esm {name}.pt "
+                           f"checkpoint, or drop the option to use $ZOO_ESM_DIR or the download.")
         return path
     try:
         import esm  # noqa: F401
@@ -84,17 +86,20 @@ def locate(name: str, options: dict) -> Path:
     return hub
 
 
-def load_model(name: str, path: Path):
+def load_model(name: str, path: Path, explicit: bool = False):
     """A fair-esm model and alphabet from a local checkpoint, without the contact-regression file
-    that ``load_model_and_alphabet_local`` insists on (contacts are not used here)."""
+    that ``load_model_and_alphabet_local`` insists on (contacts are not used here). A file the user
+    named (``explicit``) that cannot be used is an error; a cached one is "unavailable"."""
     import esm
 
     try:
         data = _torch_load(path)
         return esm.pretrained.load_model_and_alphabet_core(name, data, None)
     except Exception as exc:
-        raise Unavailable(f"weights unavailable: {path} is not a loadable {name} checkpoint "
-                          f"({type(exc).__name__}: {str(exc)[:160]})") from None
+        why = f"{path} is not a loadable {name} checkpoint ({type(exc).__name__}: {str(exc)[:160]})"
+        if explicit:
+            raise ZooError(f"-o weights: {why}. Fix: give a fair-esm checkpoint saved with weights only.") from None
+        raise Unavailable(f"weights unavailable: {why}") from None
 
 
 @lru_cache(maxsize=8)
@@ -105,35 +110,28 @@ def identity(name: str, path: Path) -> str:
 
 
 def make_frozen(name: str, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.frozen import FrozenRidge
+    from zoo_plugins.frozen import frozen_model
 
     path = locate(name, options)
-    batch_size = int(options["batch_size"])
 
-    @lru_cache(maxsize=1)
-    def backbone():
+    def make_backbone():
         from zoo_plugins.esm_net import ESMBackbone
 
-        return ESMBackbone(*load_model(name, path))
+        return ESMBackbone(*load_model(name, path, bool(options.get("weights"))))
 
-    def compute(sequences):
-        from zoo_plugins.backbone import embed
-
-        return embed(backbone(), sequences, batch_size=batch_size)
-
-    return FrozenRidge(identity(name, path), compute, progress=progress)
+    return frozen_model(identity(name, path), make_backbone, options, progress)
 
 
 def make_finetuned(name: str, *, task, seed, profile, options, progress=None):
     from zoo_plugins.variants import finetuned
 
     path = locate(name, options)
-    load_model(name, path)  # fail now, as unavailable, rather than inside fit()
+    load_model(name, path, bool(options.get("weights")))  # fail now, as unavailable, rather than inside fit()
 
     def make_backbone():
         from zoo_plugins.esm_net import ESMBackbone
 
-        return ESMBackbone(*load_model(name, path))
+        return ESMBackbone(*load_model(name, path, bool(options.get("weights"))))
 
     return finetuned(make_backbone, seed=seed, profile=profile, options=options, progress=progress)
 

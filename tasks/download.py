@@ -15,8 +15,7 @@ from zoo import ZooError
 def fetch(url: str, dest: Path, *, timeout: float = 60.0) -> Path:
     """Stream ``url`` to ``dest``. A partial file never takes the final name, so a killed
     download is simply started again on the next run."""
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TimeRemainingColumn, TransferSpeedColumn)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")

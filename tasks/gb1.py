@@ -11,9 +11,10 @@ import zipfile
 from functools import partial
 from pathlib import Path
 
+from zoo_tasks import download, readers
+
 from zoo import TaskData, ZooError, hookimpl
 from zoo.cache import cache_dir, file_digest
-from zoo_tasks import download, readers
 
 FLIP_URL = "https://github.com/J-SNACKKB/FLIP/raw/main/splits/gb1/splits.zip"
 FLIP_SHA256 = "00a3c3d5be56ce35adfbec838db8ff549be369525e151a6978133da34b9fd86f"
@@ -39,7 +40,7 @@ def load(split: str, *, data_dir: str | None = None) -> TaskData:
     if not path.exists():
         if data_dir is not None:
             raise readers.DataError(f"no data for task 'gb1_{split}': {path} does not exist. Fix: point ZOO_DATA_DIR "
-                                    f"(or --data-dir) at the folder that holds gb1/, e.g. ../shared/data, or unset "
+                                    f"(or --data-dir) at the folder that holds gb1/, or unset "
                                     f"it to download FLIP's splits.")
         fetch_flip(folder)
     splits = readers.read_csv(path)

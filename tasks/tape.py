@@ -8,12 +8,14 @@ without a data directory, TAPE's tarball is downloaded once into the cache.
 
 from __future__ import annotations
 
+import shutil
 from functools import partial
 from pathlib import Path
 
+from zoo_tasks import download, readers
+
 from zoo import TaskData, hookimpl
 from zoo.cache import cache_dir, file_digest
-from zoo_tasks import download, readers
 
 TAPE_URL = "http://s3.amazonaws.com/songlabdata/proteindata/data_pytorch/{task}.tar.gz"
 
@@ -57,9 +59,17 @@ def load(name: str, *, data_dir: str | None = None) -> TaskData:
 def _unpack(archive: Path, root: Path, name: str) -> None:
     # TAPE's tarball holds a top-level <task>/ folder: unpack to a staging folder, then move it in
     staging = root / f".{name}.unpacked"
+    shutil.rmtree(staging, ignore_errors=True)  # left by a killed run
     download.safe_extract(archive, staging)
+    if not (staging / name).is_dir():
+        found = sorted(p.name for p in staging.iterdir())
+        shutil.rmtree(staging, ignore_errors=True)
+        archive.unlink(missing_ok=True)
+        raise readers.DataError(f"{archive} has no top-level {name}/ folder (it holds: {', '.join(found) or 'nothing'}), "
+                                f"so it is not TAPE's {name} tarball. It was deleted. Fix: run again to download it "
+                                f"afresh, or point ZOO_DATA_DIR at a local copy of the data.")
     (staging / name).replace(root / name)
-    staging.rmdir()
+    shutil.rmtree(staging, ignore_errors=True)
     archive.unlink()
 
 
@@ -82,7 +92,7 @@ def read_local(folder: Path, name: str, target: str) -> tuple[dict, dict[str, st
     raise readers.DataError(
         f"no data for task {name!r} in {folder}: looked for {name}.csv.gz, {name}_<split>.lmdb and "
         f"{name}_<split>.json. Fix: point ZOO_DATA_DIR (or --data-dir) at the folder that holds {name}/, "
-        f"e.g. ../shared/data, or unset it to download TAPE's data."
+        f"or unset it to download TAPE's data."
     )
 
 

@@ -60,3 +60,14 @@ def test_every_torch_load_is_weights_only():
         calls += [(path.name, line) for line in path.read_text().splitlines() if "torch.load(" in line]
     assert calls, "the ESM plugin loads checkpoints with torch.load"
     assert all("weights_only=True" in line for _, line in calls), calls
+
+
+@pytest.mark.parametrize("spec", ["ModelSpec", "TaskSpec"])
+def test_every_registration_field_is_documented(spec):
+    import dataclasses
+
+    from zoo import contract
+
+    text = (DOCS / "plugins.md").read_text()
+    for field in dataclasses.fields(getattr(contract, spec)):
+        assert f"| `{field.name}` |" in text, f"docs/plugins.md does not document {spec}.{field.name}"

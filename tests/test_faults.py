@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from zoo import leaderboard
+from zoo import analysis, page
 from zoo.cache import EmbeddingCache
 from zoo.tracking import Tracker
 
@@ -54,6 +54,6 @@ def test_sigkill_then_rerun_loses_nothing_and_counts_nothing_twice(subset_dir, t
         per_job[r["tags.job_key"]] = per_job.get(r["tags.job_key"], 0) + 1
     assert len(per_job) == 8  # linear and esm2-8m x 2 tasks + cnn x 2 tasks x 2 seeds
     assert set(per_job.values()) == {1}, per_job  # resume never ran a finished job again
-    text = leaderboard.render(runs)
-    cnn_rows = [line for line in text.splitlines() if line.startswith("| cnn |")]
+    text = page.render(analysis.analyse(runs))
+    cnn_rows = [line for line in text.splitlines() if line.startswith("| cnn (")]
     assert len(cnn_rows) == 2 and all("| 2 | default |" in line for line in cnn_rows)

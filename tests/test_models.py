@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from zoo import ZooError
-from zoo.metrics import regression_metrics
 from zoo_plugins import cnn, linear, onehot
 from zoo_plugins.cnn_net import CNN
 from zoo_tasks import tape
+
+from zoo import ZooError
+from zoo.metrics import regression_metrics
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,6 @@ def test_embedding_first_layer_equals_conv1d(layers, dilation):
 
 def test_device_is_the_cpu_here_and_a_missing_gpu_is_named(monkeypatch):
     import torch
-
     from zoo_plugins.device import pick
 
     monkeypatch.delenv("ZOO_DEVICE", raising=False)

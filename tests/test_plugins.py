@@ -185,7 +185,7 @@ def test_zoo_plugins_table_shows_broken_plugin(tmp_path, monkeypatch, capsys):
 def test_scaffold_refuses_bad_names_and_existing_folders(tmp_path):
     from zoo.scaffold import new_plugin
 
-    with pytest.raises(ZooError, match="must be lowercase"):
+    with pytest.raises(ZooError, match="is not allowed: use lowercase"):
         new_plugin("My Model", tmp_path)
     root = new_plugin("ok-name", tmp_path)
     assert (root / "zoo_ok_name" / "plugin.py").exists()

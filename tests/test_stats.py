@@ -9,10 +9,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from zoo import leaderboard
-from zoo import hookimpl
-from zoo.metrics import (_rowwise_spearman, bootstrap_spearman, paired_bootstrap_difference,
-                         paired_bootstrap_mean_difference)
+from zoo import analysis, hookimpl, page
+from zoo.metrics import (
+    _rowwise_spearman,
+    bootstrap_spearman,
+    paired_bootstrap_difference,
+    paired_bootstrap_mean_difference,
+    resampled_spearman,
+    two_level_interval,
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,36 +55,121 @@ def test_paired_difference_known_cases(noisy):
     assert worse["high"] < -0.1
 
 
+def fake_run(name, task="t", seed=0, pretrained=False, score=0.5, options="{}", data="d1", start=1, outcome="ok",
+             model=None, **extra):
+    return {"run_id": name, "start_time": start, "tags.task": task, "tags.model": model or name, "tags.seed": str(seed),
+            "tags.profile": "default", "params.clip_predictions": "False", "tags.pretrained": str(pretrained).lower(),
+            "tags.outcome": outcome, "tags.job_key": name, "metrics.test_spearman": score, "tags.options": options,
+            "tags.plugin": "p", "tags.plugin_version": "1", "tags.data_sha256": data, "metrics.test_pearson": 0.0,
+            "metrics.test_mse": 0.0, "metrics.fit_seconds": 1.0, **extra}
+
+
 def fake_runs(noisy, gap: float):
     """Two finished runs on one task, a pretrained and a supervised one, with stored predictions."""
     y, p, rng = noisy
     preds = {"sup": p, "pre": p + gap * y + 0.05 * rng.normal(size=len(y))}
-    runs = []
-    for name, pretrained in (("sup", "false"), ("pre", "true")):
-        rho = stats.spearmanr(y, preds[name]).statistic
-        runs.append({"run_id": name, "start_time": 1, "tags.task": "t", "tags.model": name, "tags.seed": "0",
-                     "tags.profile": "default", "params.clip_predictions": "False", "tags.pretrained": pretrained,
-                     "tags.outcome": "ok", "tags.job_key": name, "metrics.test_spearman": rho,
-                     "metrics.test_pearson": 0.0, "metrics.test_mse": 0.0, "metrics.fit_seconds": 1.0})
+    runs = [fake_run(name, pretrained=name == "pre", score=stats.spearmanr(y, preds[name]).statistic) for name in preds]
     frames = {k: pd.DataFrame({"sequence": list("A" * len(y)), "target": y, "prediction": v}) for k, v in preds.items()}
     return runs, frames.__getitem__
 
 
+def render(runs, predictions=None, **kw):
+    return page.render(analysis.analyse(runs, predictions), **kw)
+
+
 @pytest.mark.parametrize("gap, word", [(1.0, "helps"), (0.0, "inconclusive"), (-0.5, "does not help")])
-def test_verdicts_follow_the_paired_interval(noisy, gap, word):
+def test_verdicts_follow_the_interval(noisy, gap, word):
     runs, predictions = fake_runs(noisy, gap)
-    text = leaderboard.render(runs, predictions=predictions)
+    text = render(runs, predictions)
     summary = next(line for line in text.splitlines() if line.startswith("| t |"))
     assert summary.endswith(f"| {word} | not run |")  # no learning curve on this task
-    assert "paired bootstrap on the seed-0 runs" in text and "95% CI" in text
-    assert re.search(r"\| sup \| no \| [0-9.]+ \| -?\d\.\d{3}–\d\.\d{3} \|", text)  # interval filled from predictions
+    assert "two-level bootstrap over test items and seeds" in text and "95% CI" in text
+    assert re.search(r"\| sup \| no \| [0-9.]+ \| -?\d\.\d{3}–\d\.\d{3} \|", text)  # interval from predictions
 
 
-def test_compare_refuses_runs_on_different_sequences(noisy):
+def test_compare_refuses_runs_on_different_sequences():
     frames = {"a": pd.DataFrame({"sequence": ["AC", "DE"], "target": [1, 2], "prediction": [1, 2]}),
               "b": pd.DataFrame({"sequence": ["AC", "DF"], "target": [1, 2], "prediction": [2, 1]})}
+    table = analysis.rows([fake_run("a"), fake_run("b")])["t"]
     with pytest.raises(ValueError, match="different sequences"):
-        leaderboard.compare(frames.__getitem__, "a", "b")
+        analysis.compare(frames.__getitem__, table[0], table[1])
+
+
+def test_two_level_interval_is_the_paired_bootstrap_with_one_seed_and_wider_with_seed_noise(noisy):
+    y, p, rng = noisy
+    better = y + 0.5 * rng.normal(size=len(y))
+    a, b = resampled_spearman(y, better), resampled_spearman(y, p)
+    one = paired_bootstrap_difference(y, better, p)
+    assert two_level_interval(a[None], b[None]) == pytest.approx((one["low"], one["high"]))
+    # three seeds of a that differ a lot (training noise): the interval must widen to hold it
+    seeds = np.stack([resampled_spearman(y, better + k * rng.normal(size=len(y))) for k in (0.0, 1.5, 3.0)])
+    low, high = two_level_interval(seeds, b[None])
+    test_only = paired_bootstrap_mean_difference(y, [better + k * rng.normal(size=len(y)) for k in (0.0, 1.5, 3.0)],
+                                                 [p, p, p])
+    assert high - low > 1.5 * (test_only["high"] - test_only["low"])
+
+
+# --- issue 10: one row per configuration, never silently wrong -------------------------------------
+
+def test_different_options_make_different_rows_and_never_average():
+    """The report: linear, then linear -o alpha=100, then other data, averaged as 'linear, seeds 3'."""
+    runs = [fake_run("a", model="linear", score=0.5, start=1),
+            fake_run("b", model="linear", score=-0.2, options='{"alpha": 100.0}', start=2),
+            fake_run("c", model="linear", score=0.1, data="d0", start=0)]
+    board = analysis.analyse(runs)
+    assert [(r.label, len(r.runs), round(r.score, 3)) for r in board.tables["t"]] == [
+        ("linear", 1, 0.5), ("linear (alpha=100.0)", 1, -0.2)]
+    text = page.render(board)
+    assert "1 older run(s) on other data for this task name were left out" in text
+    assert "| linear (alpha=100.0) | no | -0.200 |" in text
+
+
+def test_two_plugins_configurations_are_named_apart():
+    runs = [fake_run("a", model="knn"), {**fake_run("b", model="knn"), "tags.plugin": "other", "tags.plugin_version": "2"}]
+    assert sorted(r.label for r in analysis.rows(runs)["t"]) == ["knn [other 2]", "knn [p 1]"]
+
+
+def test_nan_scores_never_win_and_count_as_failures():
+    runs = [fake_run("sup", score=0.3), fake_run("nan", score=float("nan")),
+            fake_run("pre", pretrained=True, score=float("nan"))]
+    board = analysis.analyse(runs)
+    table = board.tables["t"]
+    assert [r.label for r in table if r.ok] == ["sup"] and analysis.best(table) == (None, table[0])
+    text = page.render(board)
+    assert "nan" not in text.split("## Models that did not run")[0].lower().replace("nan,", "")
+    assert "no pretrained model has finished here" in text
+
+
+def test_a_task_where_nothing_succeeded_gets_a_page_and_a_figure(tmp_path):
+    """The report: zoo leaderboard crashed in figures.py when a task's only job ended unavailable."""
+    from zoo import publish
+
+    runs = [fake_run("esm2-8m", outcome="unavailable", score=None, **{"tags.message": "weights unavailable: offline"})]
+    board = analysis.analyse(runs)
+    written = publish.publish(board, tmp_path / "README.md", None)
+    text = (tmp_path / "README.md").read_text()
+    assert "**esm2-8m** (unavailable, every task): weights unavailable: offline" in text
+    assert (tmp_path / "t.png").stat().st_size > 1000 and len(written) == 2
+
+
+def test_untrusted_text_cannot_become_a_link_an_image_or_html():
+    hostile = "![img](http://evil/x.png) [x](javascript:alert(1)) <script>|`code`"
+    out = page.md(hostile)
+    assert "![" not in out and "](" not in out.replace("\\](", "") and "<script" not in out and "\\|" in out
+    runs = [fake_run("m", outcome="failed", score=None, **{"tags.message": hostile, "tags.data_notes": hostile})]
+    text = page.render(analysis.analyse(runs))
+    assert "![img](" not in text and "[x](javascript" not in text and "<script>" not in text
+
+
+def test_not_run_models_are_listed_once_per_family():
+    runs = [fake_run(f"{m}-{t}", task=t, model=m, outcome="unavailable", score=None, pretrained=True,
+                     **{"tags.message": f"weights unavailable for {m}"})
+            for m in ("esm2-8m", "esm2-8m-finetune") for t in ("t1", "t2")] + [fake_run("lin", task="t1"),
+                                                                                 fake_run("lin2", task="t2")]
+    text = page.render(analysis.analyse(runs))
+    section = text.split("## Models that did not run")[1]
+    assert section.count("- **esm2-8m") == 1 and "**esm2-8m, esm2-8m-finetune** (unavailable, every task)" in section
+    assert "not run:" not in text  # the per-task tables hold only what ran
 
 
 # --- low-N learning curves -----------------------------------------------------------------------
@@ -90,9 +180,9 @@ from zoo.runner import nested_subset  # noqa: E402
 
 def test_nested_subsets_are_seeded_and_nested():
     split = Split([f"A{i}" for i in range(500)], np.arange(500.0))
-    small, large = nested_subset(split, 24), nested_subset(split, 96)
+    small, large = nested_subset(split, 24, seed=1), nested_subset(split, 96, seed=1)
     assert set(small.sequences) < set(large.sequences)
-    assert nested_subset(split, 24).sequences == small.sequences  # same for every model and seed
+    assert nested_subset(split, 24, seed=1).sequences == small.sequences  # the same for every model
     assert len(nested_subset(split, 10_000)) == 500
 
 
@@ -100,6 +190,7 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     import zoo_plugins.cnn as cnn_plugin
     import zoo_plugins.linear as linear_plugin
     import zoo_tasks.tape as tape_plugin
+
     from zoo.plugins import build
     from zoo.runner import Runner, plan
     from zoo.tracking import Tracker
@@ -114,14 +205,18 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
     assert all(o.status == "ok" for o in outcomes)
     runs = tracker.job_runs()
-    curves = leaderboard.learning_curves(runs)["stability"]
-    assert [p[0] for p in curves[("linear", False)]] == [48, 192, 400]
-    assert all(p[2] <= p[1] <= p[3] for p in curves[("cnn", False)])
-    text = leaderboard.render(runs, figure_dir=tmp_path)
+    curves = analysis.curves(runs)["stability"]
+    assert [p.n for p in curves["linear"].points] == [48, 192, 400]
+    assert all(p.mean_metric("test_spearman_ci_low") <= p.mean <= p.mean_metric("test_spearman_ci_high")
+               for p in curves["cnn (epochs=1, filters=8)"].points)
+    from zoo import publish
+
+    publish.publish(analysis.analyse(runs), tmp_path / "README.md", None)
+    text = (tmp_path / "README.md").read_text()
     assert "## Learning curves" in text and (tmp_path / "stability_learning_curve.png").stat().st_size > 5000
     assert "no size has both a pretrained and a supervised run yet" in text
     table = text.split("## stability")[1].split("##")[0]
-    assert "| cnn | no |" in table and "| 2 | default |" in table  # the main table counts full-size runs only
+    assert "| cnn (epochs=1, filters=8) | no |" in table and "| 2 | default |" in table  # full-size runs only
 
     class Relabelled:  # linear again, registered as if pretrained: a real pair for the curve verdicts
         @hookimpl
@@ -136,25 +231,23 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     assert len(too_big) == 2 and all(o.status == "skipped" and "has only 400 sequences" in o.message for o in too_big)
     assert all(o.status == "ok" for o in outcomes if o not in too_big)
     runs = tracker.job_runs()
-    curves = leaderboard.learning_curves(runs)["stability"]
-    twins = {k: v for k, v in curves.items() if k[0].startswith("linear")}  # one model under two names
-    pairs = leaderboard.curve_pairs(runs, twins, tracker.predictions, "stability")
-    assert [p["n"] for p in pairs] == [48, 192, 400] and [p["seeds"] for p in pairs] == [2, 2, 1]
-    assert all(p["difference"] == 0 and p["low"] == 0 == p["high"] and p["word"] == "inconclusive" for p in pairs)
-    text = leaderboard.render(runs, predictions=tracker.predictions)
-    assert "| train N | best supervised | best pretrained |" in text and "(paired bootstrap 95% CI" in text
+    curves = analysis.curves(runs)["stability"]
+    twins = {k: v for k, v in curves.items() if k.startswith("linear")}  # one model under two names
+    pairs = analysis.curve_pairs(twins, tracker.predictions)
+    assert [p.n for p in pairs] == [48, 192, 400] and [p.seeds for p in pairs] == [2, 2, 1]
+    assert all(p.difference == 0 and p.low == 0 == p.high and p.word == "inconclusive" for p in pairs)
+    text = render(runs, tracker.predictions)
+    assert "| train N | best supervised | best pretrained |" in text and "(two-level bootstrap 95% CI" in text
     summary = next(line for line in text.splitlines() if line.startswith("| stability |"))
     assert summary.endswith("| no size |")  # the twins never differ, so nowhere does pretraining help
 
 
 def test_curve_statement_groups_sizes_by_verdict():
-    pairs = [{"n": 24, "low": 0.01, "high": 0.2}, {"n": 96, "low": -0.1, "high": 0.1},
-             {"n": 53614, "low": -0.1, "high": -0.01}]
-    for p in pairs:
-        p["word"] = leaderboard._word(p)
-    assert leaderboard.curve_statement("t", pairs) == (
+    pairs = [analysis.Pair(n, "p", 0, "s", 0, 1, 0, low, high)
+             for n, low, high in ((24, 0.01, 0.2), (96, -0.1, 0.1), (53614, -0.1, -0.01))]
+    assert page.curve_statement("t", pairs) == (
         "**t:** pretraining helps at N=24; inconclusive at N=96; pretraining does not help at N=53,614 "
-        "(paired bootstrap 95% CI of the seed-averaged difference).")
+        "(two-level bootstrap 95% CI of the difference of seed means).")
 
 
 def test_seed_averaged_paired_difference(noisy):

@@ -13,11 +13,11 @@ import lmdb
 import numpy as np
 import pandas as pd
 import pytest
-
-from zoo.cache import file_digest
 from zoo_tasks import readers, tape
 from zoo_tasks.download import safe_extract
 from zoo_tasks.readers import DataError
+
+from zoo.cache import file_digest
 
 
 def test_full_csv_matches_tape_counts(data_dir):
@@ -237,3 +237,75 @@ def test_flip_download_is_verified_and_converted(flip_server, tmp_path, monkeypa
     assert (len(data.train), len(data.valid), len(data.test)) == (20, 20, 20)  # validation==True became valid
     assert (tmp_path / "cache" / "flip-gb1" / "gb1_sampled.csv.gz").exists()
     assert not (tmp_path / "cache" / "flip-gb1" / "splits.zip").exists()
+
+
+# --- issue 10: inputs that crashed or hung the CLI ------------------------------------------------
+
+def test_truncated_lmdb_is_an_error_not_a_bus_error(tmp_path, subset_dir):
+    """`truncate -s 8192 stability_train.lmdb/data.mdb` killed zoo eval with SIGBUS (exit 135). Run in a
+    child process, so a regression shows up as a dead child instead of a dead test run."""
+    import subprocess
+    import sys
+
+    frame = pd.read_csv(subset_dir / "stability" / "stability.csv.gz")
+    tape_layout(tmp_path, "stability", frame, "lmdb")
+    data = tmp_path / "stability" / "stability_train.lmdb" / "data.mdb"
+    with open(data, "r+b") as fh:
+        fh.truncate(8192)
+    code = ("from zoo_tasks import tape\ntry:\n    tape.load('stability', data_dir=%r)\n"
+            "except Exception as exc:\n    print(type(exc).__name__, exc)\n" % str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("DataError") and "truncated: 8,192 bytes, but its header says" in out.stdout
+
+
+def test_lmdb_without_num_examples_is_named(tmp_path):
+    env = lmdb.open(str(tmp_path / "odd.lmdb"))
+    with env.begin(write=True) as txn:
+        txn.put(b"0", pickle.dumps({"primary": "ACD", "stability_score": 1.0}))
+    env.close()
+    with pytest.raises(DataError, match="has no 'num_examples' record, so it is not one of TAPE's LMDB splits"):
+        readers.read_lmdb(tmp_path / "odd.lmdb", "stability_score")
+
+
+@pytest.mark.parametrize("label", ["Test", "train ", "holdout"])
+def test_unknown_split_labels_are_an_error_naming_them(tmp_path, label):
+    """Rows labelled Test, 'train ' or holdout vanished silently with exit 0."""
+    path = tmp_path / "stability" / "stability.csv"
+    path.parent.mkdir()
+    path.write_text(GOOD_ROWS + f"ACDH,0.7,{label}\n")
+    with pytest.raises(DataError, match=f"split labels {label!r} \\(first on line 5\\) are not train, valid or test"):
+        tape.load("stability", data_dir=str(tmp_path))
+
+
+def test_a_fifo_as_the_data_file_is_refused_instead_of_hanging(tmp_path):
+    import os
+
+    path = tmp_path / "stability" / "stability.csv"
+    path.parent.mkdir()
+    os.mkfifo(path)
+    with pytest.raises(DataError, match="not a regular file"):
+        tape.load("stability", data_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("member", ["stability_train.lmdb", "/abs/stability/x.txt"])
+def test_a_tarball_without_the_task_folder_is_refused_and_leaves_nothing(tmp_path, monkeypatch, member):
+    """No top-level stability/ folder (or an absolute member) gave FileNotFoundError and left staging behind."""
+    served = tmp_path / "served"
+    served.mkdir()
+    with tarfile.open(served / "stability.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo(member)
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(tape, "TAPE_URL", f"http://127.0.0.1:{server.server_address[1]}/{{task}}.tar.gz")
+        monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+        with pytest.raises(Exception, match="cannot unpack|has no top-level stability/ folder"):
+            tape.load("stability")
+    finally:
+        server.shutdown()
+    left = [p.name for p in (tmp_path / "cache" / "tape").iterdir()]
+    assert left == [], left

@@ -40,7 +40,7 @@ def test_tutorial_works_literally(tmp_path, subset_dir):
     try:
         result = run_script("\n".join(blocks), tmp_path, env)
     finally:
-        subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "zoo-my-model"], env=env,
+        subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "zoo-my-model", "zoo-my-assay"], env=env,
                        capture_output=True)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
@@ -50,9 +50,11 @@ def test_tutorial_works_literally(tmp_path, subset_dir):
     assert (tmp_path / "zoo-my-model" / "zoo_my_model" / "plugin.py").exists()
     runs = subprocess.run([sys.executable, "-c", (
         "from zoo.tracking import Tracker; rs = Tracker().job_runs(); "
-        "print(sorted((r['params.option.shrinkage'], r['tags.outcome']) for r in rs))")],
+        "print(sorted((r['params.option.shrinkage'], r['tags.outcome']) for r in rs if r['tags.model'] == 'my-model'));"
+        "print('assay', sorted((r['tags.model'], r['tags.outcome']) for r in rs if r['tags.task'] == 'my-assay'))")],
         env=env, capture_output=True, text=True, cwd=tmp_path)
-    assert "('20', 'ok')" in runs.stdout and "('5.0', 'ok')" in runs.stdout, runs.stdout + runs.stderr
+    assert "('20.0', 'ok')" in runs.stdout and "('5.0', 'ok')" in runs.stdout, runs.stdout + runs.stderr
+    assert "assay [('linear', 'ok')]" in runs.stdout  # the task scaffold, evaluated as the docs say
 
 
 def test_example_package_installs_and_runs(tmp_path, subset_dir):

@@ -21,13 +21,11 @@ def _pyplot():
 
 def _save(fig, path: str | Path) -> Path:
     """Write beside the target and rename, so a reader never sees half a picture."""
-    import os
+    from zoo.files import atomic_path
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=Path(path).suffix.lstrip(".") or "png")
+    return Path(path)
 
 
 def scatter(targets: np.ndarray, predictions: np.ndarray, title: str, path: str | Path) -> Path:
@@ -46,20 +44,20 @@ def scatter(targets: np.ndarray, predictions: np.ndarray, title: str, path: str 
     return Path(path)
 
 
-def task_bars(task: str, rows: list[dict[str, Any]], reference: list[dict[str, str]], path: str | Path) -> Path:
-    """Mean test Spearman per model with the seed-0 bootstrap interval; pretrained and supervised in
-    two colours; published numbers for the same task as markers, labelled as such."""
+def task_bars(task: str, rows: list[Any], reference: list[dict[str, str]], path: str | Path) -> Path:
+    """Mean test Spearman per configuration (a :class:`zoo.analysis.Row`) with its 95% interval;
+    pretrained and supervised in two colours; published numbers as markers, labelled as such."""
     plt = _pyplot()
-    ok = [r for r in rows if r["status"] == "ok"]
+    ok = [r for r in rows if r.ok]
     refs = [r for r in reference if r["task"] == task]
     fig, ax = plt.subplots(figsize=(7, 0.4 * (len(ok) + len(refs)) + 1.8))
     labels, y = [], 0
     for r in ok:
-        ax.barh(y, r["score"], color=PRETRAINED if r["pretrained"] else SUPERVISED)
-        low, high = r["ci"]
-        if low is not None:  # the seed-0 interval; the bar is the mean over seeds, so it may sit off-centre
+        ax.barh(y, r.score, color=PRETRAINED if r.pretrained else SUPERVISED)
+        low, high = r.ci
+        if np.isfinite(low) and np.isfinite(high):
             ax.plot([low, high], [y, y], color="black", marker="|", markersize=8, linewidth=1)
-        labels.append(f"{r['model']} ({r['profile']}{', clip' if r['clip'] else ''})")
+        labels.append(r.label)
         y += 1
     for r in refs:
         ax.plot(float(r["spearman"]), y, marker="D", color=REFERENCE)
@@ -67,9 +65,10 @@ def task_bars(task: str, rows: list[dict[str, Any]], reference: list[dict[str, s
         y += 1
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(min(0.0, *(r["score"] for r in ok), *(float(r["spearman"]) for r in refs)) - 0.02, 1.0)
+    # min over a list: with nothing finished and no reference (only failures) there is one value
+    ax.set_xlim(min([0.0, *(r.score for r in ok), *(float(r["spearman"]) for r in refs)]) - 0.02, 1.0)
     ax.set_xlabel("test Spearman")
-    ax.set_title(f"{task}\nbars: mean over seeds; lines: seed-0 95% bootstrap CI", fontsize=10)
+    ax.set_title(f"{task}\nbars: mean over seeds; lines: 95% CI (test items and seeds resampled)", fontsize=10)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in (SUPERVISED, PRETRAINED)]
     handles.append(plt.Line2D([], [], marker="D", color=REFERENCE, linestyle=""))
     ax.legend(handles, ["supervised", "pretrained", "published (not run here)"], fontsize=8,
@@ -80,18 +79,24 @@ def task_bars(task: str, rows: list[dict[str, Any]], reference: list[dict[str, s
     return Path(path)
 
 
-def learning_curve(task: str, curves: dict[tuple[str, bool], list[tuple[int, float, float, float]]],
-                   path: str | Path) -> Path:
-    """Spearman against training-set size on a log axis, a line per model, bootstrap bands."""
+def learning_curve(task: str, curves: dict[str, Any], path: str | Path) -> Path:
+    """Spearman against training-set size on a log axis: a line per configuration (a
+    :class:`zoo.analysis.Curve`), each in its own colour; pretrained lines solid with circles,
+    supervised ones dashed with squares; bands: mean of the runs' test-set bootstrap intervals."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    shades = {True: iter(plt.cm.Oranges(np.linspace(0.5, 0.9, 8))), False: iter(plt.cm.Blues(np.linspace(0.5, 0.9, 8)))}
-    for (model, pretrained), points in curves.items():
-        n, mean, low, high = (np.array(v, dtype=float) for v in zip(*points))
-        color = next(shades[pretrained])
-        ax.plot(n, mean, marker="o", color=color, label=f"{model} ({'pretrained' if pretrained else 'supervised'})")
-        known = np.isfinite(low) & np.isfinite(high)  # runs logged before intervals: no band there
-        ax.fill_between(n, np.where(known, low, mean), np.where(known, high, mean), color=color, alpha=0.15)
+    colours = plt.cm.tab10(np.arange(10))
+    for i, curve in enumerate(curves.values()):
+        n = np.array([p.n for p in curve.points], dtype=float)
+        mean = np.array([p.mean for p in curve.points])
+        low = np.array([p.mean_metric("test_spearman_ci_low") for p in curve.points])
+        high = np.array([p.mean_metric("test_spearman_ci_high") for p in curve.points])
+        color = colours[i % 10]
+        style = dict(marker="o", linestyle="-") if curve.pretrained else dict(marker="s", linestyle="--")
+        ax.plot(n, mean, color=color, label=f"{curve.label} ({'pretrained' if curve.pretrained else 'supervised'})",
+                **style)
+        known = np.isfinite(low) & np.isfinite(high)
+        ax.fill_between(n, np.where(known, low, mean), np.where(known, high, mean), color=color, alpha=0.12)
     ax.set_xscale("log")
     ax.set_xlabel("training sequences (log scale)")
     ax.set_ylabel("test Spearman")

@@ -20,13 +20,12 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 def register_models(register: Callable[..., None]) -> None:
     """Register model factories.
 
-    Call ``register(name, factory, *, pretrained, description, **meta)`` once per
-    model. ``factory(*, task, seed, profile, options, progress)`` must be cheap to
+    Call ``register(name, factory, *, pretrained, **fields)`` once per model; the
+    fields are those of :class:`zoo.contract.ModelSpec` (unknown ones are refused).
+    ``factory(*, task, seed, profile, options, progress)`` must be cheap to
     reference: import torch and build networks inside it, not at import time. It
-    returns an object with ``fit(train, valid)`` and ``predict(sequences)``.
-    Optional meta: ``options`` (dict of option name to default), ``deterministic``
-    (True when the seed does not change the result), ``resources`` (``{"cpus": n,
-    "gpus": m}`` for one job under ``--executor ray``; default one CPU).
+    returns a :class:`zoo.Model`: ``fit(train, valid)``, ``predict(sequences)`` and
+    ``params``.
     """
 
 
@@ -34,7 +33,8 @@ def register_models(register: Callable[..., None]) -> None:
 def register_tasks(register: Callable[..., None]) -> None:
     """Register task adapters.
 
-    Call ``register(name, factory, *, description, **meta)`` once per task.
+    Call ``register(name, factory, **fields)`` once per task; the fields are those
+    of :class:`zoo.contract.TaskSpec`.
     ``factory(*, data_dir)`` returns a :class:`zoo.TaskData`; ``data_dir`` is a
     path string or None (then the task finds or downloads its own data).
     """

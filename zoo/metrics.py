@@ -1,11 +1,15 @@
-"""Regression metrics. Spearman is the headline; Pearson and MSE come with it."""
+"""Regression metrics and their intervals. Spearman is the headline; Pearson and MSE come with it.
+
+Intervals come from bootstraps over the test set. Where a model has several seeds, the
+two-level bootstrap also resamples the seeds, so an interval carries training noise as well as
+test-set sampling noise (docs/models.md, "How the verdict is computed")."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats
 
-PRIMARY = "spearman"
+RESAMPLES = 1000
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -82,3 +86,36 @@ def paired_bootstrap_mean_difference(y_true, preds_a, preds_b, *, resamples: int
     low, high = np.nanpercentile(diffs, [tail, 100 - tail])
     estimate = np.mean([stats.spearmanr(y_true, a).statistic - stats.spearmanr(y_true, b).statistic for a, b in pairs])
     return {"difference": float(estimate), "low": float(low), "high": float(high)}
+
+
+def resampled_spearman(y_true, y_pred, *, resamples: int = RESAMPLES, seed: int = 0, block: int = 100) -> np.ndarray:
+    """Spearman on each of ``resamples`` bootstrap resamples of the test items, shape (resamples,).
+
+    The resamples depend only on the test-set size and ``seed``, so every run on one test set is
+    scored on the same resamples and two runs' vectors can be paired element by element."""
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    idx = _resamples(len(y_true), resamples, seed)
+    return np.concatenate([_rowwise_spearman(y_true, y_pred, i) for i in np.array_split(idx, max(1, resamples // block))])
+
+
+def two_level_interval(scores_a: np.ndarray, scores_b: np.ndarray | None = None, *, paired: bool = False,
+                       seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of mean-over-seeds Spearman (of a, or of a minus b).
+
+    ``scores_a`` is (seeds, resamples) from :func:`resampled_spearman`. Each bootstrap replicate
+    takes one test resample and draws the seeds with replacement, so the interval holds both
+    sources of noise. ``paired``: a and b share seeds (the same training subset per seed), and the
+    same seed draw is used for both; otherwise each side's seeds are drawn independently. With one
+    seed per side this is the plain (paired) test-set bootstrap."""
+    rng = np.random.default_rng(seed + 1)
+    a = np.atleast_2d(scores_a)
+    replicates = np.arange(a.shape[1])
+    draw_a = rng.integers(0, a.shape[0], size=(a.shape[1], a.shape[0]))
+    values = a[draw_a, replicates[:, None]].mean(axis=1)
+    if scores_b is not None:
+        b = np.atleast_2d(scores_b)
+        draw_b = draw_a if paired else rng.integers(0, b.shape[0], size=(b.shape[1], b.shape[0]))
+        values = values - b[draw_b, replicates[:, None]].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return float(low), float(high)

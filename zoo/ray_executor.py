@@ -39,14 +39,19 @@ def resources(wanted: Any, cluster: dict[str, float]) -> dict[str, float]:
     return {"num_cpus": min(float(wanted.get("cpus", 1)), cluster.get("CPU", 1.0)), "num_gpus": gpus}
 
 
+_WORKER_RUNNERS: dict[tuple, Any] = {}  # one Runner per worker process: plugins discovered and data read once
+
+
 def _work(spec: dict[str, Any], job, key: str, parent: str):
-    """One job inside a Ray worker."""
+    """One job inside a Ray worker (a worker process runs many jobs; it builds its Runner once)."""
     from zoo.plugins import discover
     from zoo.runner import Runner
     from zoo.tracking import Tracker
 
-    runner = Runner(discover(), Tracker(spec["uri"], spec["experiment"]), data_dir=spec["data_dir"])
-    return runner.run_one(job, key, parent)
+    ident = (spec["uri"], spec["experiment"], spec["data_dir"])
+    if ident not in _WORKER_RUNNERS:
+        _WORKER_RUNNERS[ident] = Runner(discover(), Tracker(spec["uri"], spec["experiment"]), data_dir=spec["data_dir"])
+    return _WORKER_RUNNERS[ident].run_claimed(job, key, parent)
 
 
 class RayExecutor:
@@ -62,7 +67,10 @@ class RayExecutor:
                            f"the local store {tracker.uri}. Fix: start an MLflow server (see docs/scaling.md) and "
                            f"set MLFLOW_TRACKING_URI=http://HOST:5000.")
 
-    def run(self, runner, pending: list[tuple[int, Any, str]], parent: str) -> Iterator[tuple[int, Any]]:
+    def run(self, pending: list[tuple[int, Any, str]], parent: str, *, tracker, data_dir: str | None,
+            resources_of) -> Iterator[tuple[int, Any]]:
+        """Run ``pending`` (index, job, key) as Ray tasks; ``resources_of(job)`` is the model's declared
+        resources. Yields (index, outcome) as jobs finish."""
         try:
             import ray
         except ImportError as exc:
@@ -71,7 +79,7 @@ class RayExecutor:
 
         from zoo.runner import Outcome
 
-        self.check(runner.tracker)
+        self.check(tracker)
         env = forwarded_env()
         try:
             ray.init(address=self.address, runtime_env={"env_vars": env} if env else None, include_dashboard=False,
@@ -80,13 +88,13 @@ class RayExecutor:
             raise ZooError(f"cannot start or join Ray (address {self.address or 'local'}): {type(exc).__name__}: "
                            f"{str(exc)[:300]}. Fix: check `ray status` on the head node, or drop --address "
                            f"to start Ray on this machine.") from exc
-        spec = {"uri": absolute_store(runner.tracker.uri), "experiment": runner.tracker.experiment,
-                "data_dir": os.path.abspath(runner.data_dir) if runner.data_dir else None}
+        spec = {"uri": absolute_store(tracker.uri), "experiment": tracker.experiment,
+                "data_dir": os.path.abspath(data_dir) if data_dir else None}
         task = ray.remote(max_retries=0)(_work)  # a failed job is reported, never rerun behind the user's back
         cluster = ray.cluster_resources()
         refs = {}
         for i, job, key in pending:
-            opts = resources(runner.registry.model(job.model).spec.resources, cluster)
+            opts = resources(resources_of(job), cluster)
             refs[task.options(name=job.name, **opts).remote(spec, job, key, parent)] = (i, job, key)
         try:
             while refs:
@@ -96,7 +104,7 @@ class RayExecutor:
                     outcome = ray.get(ready[0])
                 except Exception as exc:  # the worker died (out of memory, node lost) before it could report
                     message = f"the Ray worker running this job died: {type(exc).__name__}: {str(exc)[:300]}"
-                    runner.tracker.end_children(parent, "FAILED", job_key=key, message=message)
+                    tracker.end_children(parent, "FAILED", job_key=key, message=message)
                     outcome = Outcome(job, "failed", message=message)
                 yield i, outcome
         finally:

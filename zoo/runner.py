@@ -175,7 +175,9 @@ class Runner:
             else:
                 pending.append((i, job, key))
         try:
-            results = executor.run(self, pending, parent) if executor else self._run_here(pending, parent)
+            results = (executor.run(pending, parent, tracker=self.tracker, data_dir=self.data_dir,
+                                    resources_of=lambda job: self.registry.model(job.model).spec.resources)
+                       if executor else self._run_here(pending, parent))
             for finished, (i, outcome) in enumerate(results, start=1):
                 outcomes[i] = outcome
                 if self.progress:

@@ -1,5 +1,5 @@
 """A test kit for plugin authors, also loaded as a pytest plugin (fixtures ``zoo_tiny_task``,
-``zoo_check_model`` and ``zoo_register``).
+``zoo_check_model``, ``zoo_check_task`` and ``zoo_register``).
 
     from zoo.testing import check_model
     from my_plugin.plugin import make_model
@@ -93,6 +93,20 @@ def check_model(factory: Callable[..., Any], options: dict | None = None, *, tas
     return pred
 
 
+def check_task(factory: Callable[..., Any], data_dir: str | None = None) -> TaskData:
+    """Check a task factory the way the runner will use it; returns its data.
+
+    The host's own checks (zoo.validate: three non-empty splits, finite targets, the 20 amino
+    acids, valid and test scoreable), plus: ``files`` names every file read with its sha256, since
+    that digest is what makes `zoo eval` rerun jobs when the data changes."""
+    data = check_task_data(factory(data_dir=data_dir), "the task under test")
+    assert data.files, "TaskData.files is empty: map each file read to its sha256 (zoo.cache.file_digest)"
+    for path, digest in data.files.items():
+        assert isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest), (
+            f"TaskData.files[{path!r}] is {digest!r}, not a sha256 hex digest")
+    return data
+
+
 @contextlib.contextmanager
 def registered(plugin: object, name: str = "test-plugin", version: str = "0") -> Iterator[Registry]:
     """Register a plugin object (a module or an instance with hookimpls) for the duration of a
@@ -119,6 +133,10 @@ if pytest is not None:
     @pytest.fixture
     def zoo_check_model() -> Callable[..., np.ndarray]:
         return check_model
+
+    @pytest.fixture
+    def zoo_check_task() -> Callable[..., TaskData]:
+        return check_task
 
     @pytest.fixture
     def zoo_register():

@@ -33,20 +33,19 @@ class Tracker:
         self.experiment = experiment
         self.journal = None  # set once a tracking server drops mid-run (zoo.spool)
         self.uri = uri or mlflow.get_tracking_uri()  # MLFLOW_TRACKING_URI, else sqlite:///mlflow.db
+        configure_mlflow_client(self.uri)
         if self.uri.startswith(("http://", "https://")):
-            # MLflow's client retries a lost server for minutes by default; give up within seconds
-            # and keep results in the journal instead (see _write).
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
-            os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # one line per run ended
             probe_server(self.uri)
         try:
-            if self.uri.startswith("sqlite:///"):
-                _create_sqlite_atomically(self.uri)
+            artifacts = None
+            if self.uri.startswith("sqlite:///") and not self.uri.startswith("sqlite:///file:"):
+                path = _create_sqlite_atomically(self.uri)
+                # a sqlite store keeps its artifacts beside it, so a store is one folder a user can move
+                artifacts = (path.resolve().parent / "mlartifacts").as_uri()
             self.client = MlflowClient(self.uri)
             found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
+            self.experiment_id = (found.experiment_id if found
+                                  else self.client.create_experiment(experiment, artifact_location=artifacts))
         except Exception as exc:  # mlflow raises many types for an unreachable or broken store
             raise ZooError(
                 f"cannot use the MLflow tracking store {self.uri}: {type(exc).__name__}: {str(exc)[:300]}. "
@@ -103,7 +102,12 @@ class Tracker:
             except Exception as exc:
                 remote = self.uri.startswith(("http://", "https://"))
                 if not remote or not (connection_lost(exc) or not server_answers(self.uri)):
-                    raise  # not a lost connection: a real error
+                    text = str(exc)
+                    first = ("the store is read-only (attempt to write a readonly database)" if "readonly" in text
+                             else (text.strip().splitlines() or [""])[0][:300])
+                    raise ZooError(f"the MLflow store {self.uri} refused a write ({type(exc).__name__}: {first}). "
+                                   f"Fix: make the store writable (file permissions, disk space), or point "
+                                   f"MLFLOW_TRACKING_URI at a store you can write to.") from exc
                 from zoo.spool import Journal
 
                 self.journal = Journal(self.uri)
@@ -142,17 +146,58 @@ class Tracker:
             raise ValueError(f"unknown tracking write {op!r}")
         return None
 
+    # The spool (zoo/spool.py) is the tracker's own: the journal of writes kept while a tracking
+    # server was unreachable. Callers see only these four methods.
     def sync(self) -> int:
         """Replay the writes kept while the server was unreachable; returns how many were applied."""
         from zoo import spool
 
         return spool.replay(self.uri, self.apply)
 
+    def sync_pending(self) -> int:
+        """Replay kept writes if there are any (before planning, so their jobs count as finished)."""
+        from zoo import spool
+
+        return self.sync() if spool.pending(self.uri) else 0
+
+    def unsynced(self) -> bool:
+        from zoo import spool
+
+        return bool(spool.pending(self.uri) or self.journal)
+
+    def spool_dir(self) -> Path:
+        from zoo import spool
+
+        return spool.spool_dir(self.uri)
+
     def predictions(self, run_id: str):
-        """A job's ``test_predictions.csv`` (sequence, target, prediction) as a DataFrame."""
+        """A job's ``test_predictions.csv`` (sequence, target, prediction) as a DataFrame, predictions
+        rounded to float32 as the results bundle keeps them (zoo.bundle.as_float32)."""
         import pandas as pd
 
-        return pd.read_csv(self.client.download_artifacts(run_id, "test_predictions.csv"))
+        from zoo.bundle import as_float32
+
+        frame = pd.read_csv(self.client.download_artifacts(run_id, names.PREDICTIONS))
+        frame["prediction"] = as_float32(frame["prediction"])
+        return frame
+
+    def import_run(self, record: dict, predictions, extra_tags: dict[str, str]) -> str:
+        """Recreate an exported run (zoo.bundle) here, with its times, status, datasets and predictions."""
+        tags = {k: str(v) for k, v in record.get("tags", {}).items() if k != "mlflow.parentRunId"}
+        run = self.client.create_run(self.experiment_id, start_time=record.get("start_time"),
+                                     tags={**tags, **extra_tags}, run_name=record.get("run_name"))
+        run_id = run.info.run_id
+        self.log_params(run_id, record.get("params", {}))
+        stamp = int(record.get("end_time") or record.get("start_time") or time.time() * 1000)
+        metrics = [(k, float(v), stamp) for k, v in sorted(record.get("metrics", {}).items())]
+        for start in range(0, len(metrics), 1000):  # MLflow caps a batch at 1000 metrics
+            self._write("log_batch", run=run_id, metrics=metrics[start:start + 1000])
+        if record.get("datasets"):
+            self._write("log_inputs", run=run_id, datasets=record["datasets"])
+        if predictions is not None:
+            self.log_table(run_id, predictions, names.PREDICTIONS)
+        self.client.set_terminated(run_id, record.get("status", "FINISHED"), end_time=record.get("end_time"))
+        return run_id
 
     def end_children(self, parent: str, status: str, *, job_key: str | None = None, message: str = "") -> None:
         """End the children of ``parent`` still marked running (after Ctrl-C, or a worker that died)."""
@@ -239,7 +284,9 @@ class Tracker:
         while True:
             page = self.client.search_runs([self.experiment_id], JOB_FILTER, max_results=1000, page_token=token)
             for run in page:
-                row = {"run_id": run.info.run_id, "status": run.info.status, "start_time": run.info.start_time}
+                row = {"run_id": run.info.run_id, "run_name": run.info.run_name, "status": run.info.status,
+                       "start_time": run.info.start_time, "end_time": run.info.end_time,
+                       "datasets": [dataset_record(d) for d in run.inputs.dataset_inputs]}
                 for prefix, values in (("tags", run.data.tags), ("params", run.data.params),
                                        ("metrics", run.data.metrics)):
                     row.update({f"{prefix}.{k}": v for k, v in values.items()})
@@ -247,6 +294,13 @@ class Tracker:
             token = page.token
             if not token:
                 return rows
+
+
+def dataset_record(dataset_input) -> dict[str, str]:
+    """An MLflow dataset input as plain data (what log_inputs takes back)."""
+    d = dataset_input.dataset
+    context = next((t.value for t in dataset_input.tags if t.key == "mlflow.data.context"), "")
+    return {"name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source, "context": context}
 
 
 def process_alive(pid: str) -> bool:
@@ -257,6 +311,23 @@ def process_alive(pid: str) -> bool:
     except PermissionError:  # someone else's live process
         return True
     return True
+
+
+def configure_mlflow_client(uri: str) -> None:
+    """MLflow's client is configured through environment variables only, so the tracker sets these
+    (unless the user already has): no artifact download bars in `zoo compare` or `zoo leaderboard`;
+    and, for a tracking server, retries cut from minutes to seconds (results then go to the journal,
+    see Tracker._write) and one line per run ended instead of a URL per run."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow logs a full SQLAlchemy traceback before raising; the zoo reports the error in one line
+    import logging
+
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
+    if uri.startswith(("http://", "https://")):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def probe_server(uri: str, timeout: float = 5.0) -> None:
@@ -297,17 +368,21 @@ def connection_lost(exc: BaseException) -> bool:
     return False
 
 
-def _create_sqlite_atomically(uri: str) -> None:
+def _create_sqlite_atomically(uri: str) -> Path:
     """MLflow builds a new sqlite store with a series of migrations; a process killed halfway
     leaves a store that no later run can open. So a new store is built under a temporary name
-    and renamed into place once complete."""
+    and renamed into place once complete; half-built ones of killed processes are removed."""
     from mlflow.tracking import MlflowClient
 
-    path = Path(uri[len("sqlite:///"):])
+    path = Path(uri[len("sqlite:///"):].split("?", 1)[0])
+    for stale in path.parent.glob(f".{path.name}.*.creating"):
+        if not process_alive(stale.name.split(".")[-2]):
+            stale.unlink(missing_ok=True)
     if path.exists():
-        return
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.creating")
     tmp.unlink(missing_ok=True)
     MlflowClient(f"sqlite:///{tmp}").search_experiments()  # runs the migrations
     os.replace(tmp, path)
+    return path

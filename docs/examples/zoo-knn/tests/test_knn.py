@@ -1,9 +1,9 @@
 """The example plugin's own tests, written with protein-zoo's test kit."""
 
-import pytest
+
+from zoo_knn import plugin
 
 from zoo.testing import check_model
-from zoo_knn import plugin
 
 
 def test_knn_passes_the_kit():
@@ -18,7 +18,7 @@ def test_fixtures_are_available(zoo_tiny_task, zoo_check_model):
 def test_registered_through_the_host(zoo_register):
     registry = zoo_register(plugin, name="knn-under-test")
     assert registry.models["knn"].plugin == "knn-under-test"
-    assert registry.models["knn"].meta["options"] == {"k": 10, "weights": "distance"}
+    assert registry.models["knn"].spec.defaults() == {"k": 10, "weights": "distance"}
 
 
 def test_k_larger_than_training_set_is_capped(zoo_tiny_task):

@@ -1,0 +1,108 @@
+"""Issue 11: the published runs travel with the repository (export, import, a page from the bundle alone)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from zoo.bundle import Bundle
+from zoo.cli import main
+from zoo.tracking import Tracker
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _page(path: Path) -> str:
+    return re.sub(r"- Generated: .*", "- Generated: (time)", path.read_text())
+
+
+@pytest.fixture(scope="module")
+def source_store(tmp_path_factory, subset_dir):
+    """A real store: linear and a tiny CNN on stability (full split and a curve point), and one failure."""
+    root = tmp_path_factory.mktemp("source")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", uri)
+    mp.chdir(root)
+    assert main(["eval", "--model", "linear", "--model", "cnn", "--task", "stability", "--seeds", "2",
+                 "--train-sizes", "100,full", "-o", "filters=8", "-o", "epochs=1", "--data-dir", str(subset_dir)]) == 0
+    assert main(["eval", "--model", "linear", "--task", "stability", "-o", "alpha=1e25",
+                 "--data-dir", str(subset_dir)]) == 1  # constant predictions: a failed run the page names
+    mp.undo()
+    return root, uri
+
+
+def test_export_import_and_a_page_from_the_bundle_alone(source_store, tmp_path, monkeypatch, capsys):
+    root, uri = source_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "board").mkdir()
+    (tmp_path / "board" / "published.csv").write_text((ROOT / "leaderboard" / "published.csv").read_text())
+    assert main(["leaderboard", "--output", "board/README.md"]) == 0
+    assert main(["export", "bundle"]) == 0
+    assert "MB, from" in capsys.readouterr().out
+    bundle = Bundle(tmp_path / "bundle")
+    records = bundle.records
+    assert len(records) == 8  # linear (full + 2 curve seeds), cnn (2 full + 2 curve seeds), the failed alpha run
+    assert sum("testset" in r for r in records) == 7 and len(list((tmp_path / "bundle" / "testsets").iterdir())) == 1
+    assert all(r["tags"]["job_key"] and r["datasets"] for r in records)
+    assert {d["context"] for d in records[0]["datasets"]} == {"train", "valid", "test"}
+    lines = (tmp_path / "bundle" / "runs.jsonl").read_text().splitlines()
+    assert lines == sorted(lines, key=lambda line: json.loads(line)["run_id"])  # diff-friendly order
+
+    # the page from the bundle alone, no store: the same as from the store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # any store access would fail
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "published.csv").write_text((tmp_path / "board" / "published.csv").read_text())
+    assert main(["leaderboard", "--from", "bundle", "--output", "again/README.md"]) == 0
+    assert _page(tmp_path / "again" / "README.md") == _page(tmp_path / "board" / "README.md")
+    assert (tmp_path / "again" / "stability.png").stat().st_size > 5000
+    assert "(alpha=1e+25)" in _page(tmp_path / "again" / "README.md") or "alpha=1e+25" in _page(
+        tmp_path / "again" / "README.md")
+
+    # import into a fresh store, twice: no duplicates; job keys kept, so zoo eval skips the jobs
+    fresh = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh)
+    assert main(["import", "bundle"]) == 0
+    assert "imported 8 runs" in capsys.readouterr().out
+    assert main(["import", "bundle"]) == 0
+    assert "imported 0 runs into" in capsys.readouterr().out
+    imported = Tracker(fresh).job_runs()
+    assert len(imported) == 8 and all(r["datasets"] for r in imported)
+    assert sorted(r["tags.job_key"] for r in imported) == sorted(r["tags"]["job_key"] for r in records)
+    (tmp_path / "third").mkdir()
+    (tmp_path / "third" / "published.csv").write_text((tmp_path / "board" / "published.csv").read_text())
+    assert main(["leaderboard", "--output", "third/README.md"]) == 0
+    assert _page(tmp_path / "third" / "README.md") == _page(tmp_path / "board" / "README.md")
+    assert (tmp_path / "fresh" / "mlartifacts").is_dir()  # a sqlite store keeps its artifacts beside it
+
+
+def test_importing_into_the_source_store_changes_nothing(source_store, tmp_path, monkeypatch, capsys):
+    root, uri = source_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "bundle"]) == 0
+    before = len(Tracker(uri).job_runs())
+    assert main(["import", "bundle"]) == 0
+    assert "imported 0 runs" in capsys.readouterr().out and len(Tracker(uri).job_runs()) == before
+
+
+def test_a_folder_that_is_not_a_bundle_is_named(tmp_path, capsys):
+    assert main(["leaderboard", "--from", str(tmp_path), "--output", "-"]) == 2
+    assert "is not a results bundle: runs.jsonl is missing" in capsys.readouterr().err
+
+
+def test_the_published_page_is_the_bundles_page(tmp_path):
+    """Every publication updates the bundle with the page: leaderboard/README.md must be what
+    `zoo leaderboard --from leaderboard/runs` makes, apart from the generation time."""
+    published = ROOT / "leaderboard" / "README.md"
+    if not (ROOT / "leaderboard" / "runs" / "runs.jsonl").exists():
+        pytest.skip("no results bundle published yet")
+    out = tmp_path / "README.md"
+    (tmp_path / "published.csv").write_text((ROOT / "leaderboard" / "published.csv").read_text())
+    assert main(["leaderboard", "--from", str(ROOT / "leaderboard" / "runs"), "--output", str(out)]) == 0
+    assert _page(out) == _page(published)
+    assert "/work/" not in published.read_text() and str(ROOT) not in published.read_text()

@@ -1,0 +1,379 @@
+"""The statistics behind the leaderboard: configuration rows, verdicts, learning curves.
+
+Pure functions of run records (flat dicts, as :meth:`zoo.tracking.Tracker.job_runs` returns them
+or a results bundle holds them) and a ``predictions(run_id) -> DataFrame`` callable. No file is
+written and no markdown made here: :mod:`zoo.page` renders a :class:`Board`.
+
+A row is one configuration: model, plugin and its version, the options the user set, profile,
+clipping, train size and data. Runs on other data for the same task name are never mixed in:
+per task, the data of the newest run wins and the others are counted as left out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from zoo import names
+from zoo.metrics import resampled_spearman, two_level_interval
+
+Predictions = Callable[[str], Any]
+
+
+def latest_per_job(runs: Iterable[dict]) -> list[dict]:
+    """One run per job key: the newest successful one, else the newest attempt.
+
+    A job rerun with --force leaves two runs; counting both would double a seed."""
+    best: dict[str, tuple] = {}
+    for run in runs:
+        key = run.get(f"tags.{names.JOB_KEY}") or run["run_id"]
+        rank = (succeeded(run), run.get("start_time") or 0)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, run)
+    return [run for _, run in best.values()]
+
+
+def succeeded(run: dict) -> bool:
+    """Finished with a finite test Spearman: a NaN score is a failure, whatever the run says."""
+    score = run.get(f"metrics.{names.TEST_SPEARMAN}")
+    return run.get(f"tags.{names.OUTCOME}") == "ok" and score is not None and math.isfinite(float(score))
+
+
+def full_size(run: dict) -> bool:
+    return run.get(f"tags.{names.TRAIN_SIZE}", "full") == "full"
+
+
+def options_of(run: dict) -> dict[str, Any]:
+    try:
+        return dict(json.loads(run.get(f"tags.{names.OPTIONS}") or "{}"))
+    except ValueError:
+        return {"options": run.get(f"tags.{names.OPTIONS}")}
+
+
+def config(run: dict) -> tuple:
+    """What makes a leaderboard row, apart from the task, its data and the train size."""
+    return (run.get(f"tags.{names.MODEL}"), run.get(f"tags.{names.PLUGIN}"), run.get(f"tags.{names.PLUGIN_VERSION}"),
+            run.get(f"tags.{names.OPTIONS}") or "{}", run.get(f"tags.{names.PROFILE}"),
+            run.get(f"params.{names.CLIP}") == "True")
+
+
+def labels(runs: Iterable[dict]) -> dict[tuple, str]:
+    """A readable, unique name per configuration: ``linear``, ``linear (alpha=100)``, ``cnn (paper, clip)``;
+    the plugin and its version are added only where two plugins' configurations would share a name."""
+    out: dict[tuple, str] = {}
+    for cfg in {config(r) for r in runs}:
+        model, _, _, opts, profile, clip = cfg
+        parts = [f"{k}={v}" for k, v in sorted(json.loads(opts).items())]
+        parts += [profile] if profile and profile != "default" else []
+        parts += ["clip"] if clip else []
+        out[cfg] = f"{model} ({', '.join(parts)})" if parts else str(model)
+    counts: dict[str, int] = {}
+    for label in out.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {cfg: f"{label} [{cfg[1]} {cfg[2]}]" if counts[label] > 1 else label for cfg, label in out.items()}
+
+
+def current_data(runs: list[dict]) -> tuple[list[dict], dict[str, str]]:
+    """Per task, only the runs on the data of its newest run; and a note per task with left-out runs."""
+    newest: dict[str, tuple[int, str]] = {}
+    for r in runs:
+        task, digest, start = r.get(f"tags.{names.TASK}"), r.get(f"tags.{names.DATA_SHA256}") or "", r.get("start_time") or 0
+        if digest and (task not in newest or start > newest[task][0]):
+            newest[task] = (start, digest)
+    kept, left = [], {}
+    for r in runs:
+        task, digest = r.get(f"tags.{names.TASK}"), r.get(f"tags.{names.DATA_SHA256}") or ""
+        if task in newest and digest and digest != newest[task][1]:
+            left[task] = left.get(task, 0) + 1
+        else:
+            kept.append(r)
+    notes = {task: f"{n} older run(s) on other data for this task name were left out (only the newest data, "
+                   f"sha256 {newest[task][1][:12]}…, is shown)" for task, n in left.items()}
+    return kept, notes
+
+
+@dataclass
+class Row:
+    """One configuration on one task (full training split): its successful runs, one per seed."""
+
+    task: str
+    label: str
+    model: str
+    pretrained: bool
+    profile: str
+    clip: bool
+    runs: list[dict]  # successful runs, by seed
+    failed: list[dict]  # the latest failed attempts, shown when nothing succeeded
+    notes: str = ""
+    ci: tuple[float, float] = (math.nan, math.nan)
+    seed_scores: np.ndarray | None = None  # (seeds, resamples), for intervals and verdicts
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.runs)
+
+    @property
+    def status(self) -> str:
+        if self.runs:
+            return "ok"
+        return self.failed[-1].get(f"tags.{names.OUTCOME}") or "incomplete" if self.failed else "incomplete"
+
+    @property
+    def message(self) -> str:
+        last = self.failed[-1] if self.failed else {}
+        return last.get(f"tags.{names.MESSAGE}") or "the run did not finish"
+
+    def metric(self, name: str) -> float:
+        values = [float(r[f"metrics.{name}"]) for r in self.runs if f"metrics.{name}" in r]
+        return float(np.mean(values)) if values else math.nan
+
+    @property
+    def score(self) -> float:
+        return self.metric(names.TEST_SPEARMAN) if self.runs else -math.inf
+
+    @property
+    def sd(self) -> float:
+        values = [float(r[f"metrics.{names.TEST_SPEARMAN}"]) for r in self.runs]
+        return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+
+    def first(self, key: str) -> Any:
+        """A value recorded by the runs (the lowest seed's), or None."""
+        return next((r[key] for r in self.runs if r.get(key) not in (None, "")), None)
+
+
+def _seed(run: dict) -> int:
+    return int(run.get(f"tags.{names.SEED}") or 0)
+
+
+def rows(runs: list[dict]) -> dict[str, list[Row]]:
+    """Rows per task (full training split), best first; configurations that never succeeded included."""
+    named = labels(runs)
+    groups: dict[tuple, list[dict]] = {}
+    for run in filter(full_size, runs):
+        groups.setdefault((run.get(f"tags.{names.TASK}"), config(run)), []).append(run)
+    tables: dict[str, list[Row]] = {}
+    for (task, cfg), group in groups.items():
+        ok = sorted((r for r in group if succeeded(r)), key=_seed)
+        failed = sorted((r for r in group if not succeeded(r)), key=lambda r: r.get("start_time") or 0)
+        notes = next((r.get(f"tags.{names.DATA_NOTES}") for r in group if r.get(f"tags.{names.DATA_NOTES}")), "")
+        tables.setdefault(task, []).append(Row(
+            task, named[cfg], cfg[0], group[0].get(f"tags.{names.PRETRAINED}") == "true", cfg[4], cfg[5],
+            ok, failed, notes or ""))
+    for table in tables.values():
+        table.sort(key=lambda r: (-r.score, r.label))
+    return dict(sorted(tables.items()))
+
+
+def scores_of(runs: list[dict], predictions: Predictions) -> np.ndarray:
+    """(seeds, resamples) Spearman of each run on the shared test resamples."""
+    frames = [predictions(r["run_id"]) for r in runs]
+    return np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames])
+
+
+def best(table: list[Row]) -> tuple[Row | None, Row | None]:
+    """Best pretrained and best supervised row. Clipped rows are compared only when nothing else
+    finished: clipping ties predictions at the bounds and raises Spearman, so a clipped row
+    against an unclipped one is not a fair pair. NaN never wins: such runs are failures."""
+    ok = [r for r in table if r.ok and not r.clip] or [r for r in table if r.ok]
+    return next((r for r in ok if r.pretrained), None), next((r for r in ok if not r.pretrained), None)
+
+
+@dataclass
+class Verdict:
+    """Best pretrained minus best supervised, in mean-over-seeds test Spearman, with its interval."""
+
+    pre: Row
+    sup: Row
+    difference: float
+    low: float
+    high: float
+
+    @property
+    def word(self) -> str:
+        return word(self.low, self.high)
+
+
+def word(low: float, high: float) -> str:
+    return "helps" if low > 0 else "does not help" if high < 0 else "inconclusive"
+
+
+def verdict(table: list[Row]) -> Verdict | None:
+    pre, sup = best(table)
+    if pre is None or sup is None or pre.seed_scores is None or sup.seed_scores is None:
+        return None
+    low, high = two_level_interval(pre.seed_scores, sup.seed_scores)
+    return Verdict(pre, sup, pre.score - sup.score, low, high)
+
+
+@dataclass
+class Point:
+    n: int
+    runs: list[dict]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean([float(r[f"metrics.{names.TEST_SPEARMAN}"]) for r in self.runs]))
+
+    def mean_metric(self, name: str) -> float:
+        return float(np.mean([float(r.get(f"metrics.{name}", math.nan)) for r in self.runs]))
+
+
+@dataclass
+class Curve:
+    label: str
+    pretrained: bool
+    points: list[Point] = field(default_factory=list)
+
+
+def _curve_runs(runs: list[dict]) -> list[dict]:
+    """Successful, unclipped runs with their training-set size as ``n`` (clipping raises Spearman, so
+    a clipped run would not continue an unclipped curve)."""
+    return [{**r, "n": int(r[f"params.{names.TRAIN_SEQUENCES}"])} for r in runs
+            if succeeded(r) and r.get(f"params.{names.CLIP}") != "True" and f"params.{names.TRAIN_SEQUENCES}" in r]
+
+
+def curves(runs: list[dict]) -> dict[str, dict[str, Curve]]:
+    """Per task with subsampled runs, a curve per configuration; the full-size runs are its last point."""
+    named = labels(runs)
+    finished = _curve_runs(runs)
+    with_curves = {r[f"tags.{names.TASK}"] for r in finished if not full_size(r)}
+    grouped: dict[str, dict[str, dict[int, list[dict]]]] = {}
+    kinds: dict[str, bool] = {}
+    for r in finished:
+        task = r[f"tags.{names.TASK}"]
+        if task in with_curves:
+            label = named[config(r)]
+            kinds[label] = r.get(f"tags.{names.PRETRAINED}") == "true"
+            grouped.setdefault(task, {}).setdefault(label, {}).setdefault(r["n"], []).append(r)
+    return {task: {label: Curve(label, kinds[label], [Point(n, sorted(rs, key=_seed)) for n, rs in sorted(by_n.items())])
+                   for label, by_n in sorted(by_label.items())}
+            for task, by_label in sorted(grouped.items())}
+
+
+@dataclass
+class Pair:
+    """At one training-set size: the best pretrained and best supervised configuration, compared."""
+
+    n: int
+    pre: str
+    pre_score: float
+    sup: str
+    sup_score: float
+    seeds: int
+    difference: float
+    low: float
+    high: float
+
+    @property
+    def word(self) -> str:
+        return word(self.low, self.high)
+
+
+def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list[Pair]:
+    """Best pretrained against best supervised (by mean) at each size. Seeds shared by both sides
+    trained on the same subset, so they are paired; the interval resamples seeds and test items."""
+    out = []
+    for n in sorted({p.n for c in task_curves.values() for p in c.points}):
+        best_at: dict[bool, tuple[float, Curve, Point]] = {}
+        for c in task_curves.values():
+            point = next((p for p in c.points if p.n == n), None)
+            if point and point.mean > best_at.get(c.pretrained, (-math.inf,))[0]:
+                best_at[c.pretrained] = (point.mean, c, point)
+        if True not in best_at or False not in best_at:
+            continue
+        (pre_score, pre, p_pre), (sup_score, sup, p_sup) = best_at[True], best_at[False]
+        frames_a = [predictions(r["run_id"]) for r in p_pre.runs]
+        frames_b = [predictions(r["run_id"]) for r in p_sup.runs]
+        if any(list(a["sequence"]) != list(frames_b[0]["sequence"]) for a in frames_a):
+            continue  # not the same test set: no pairing possible
+        seeds_a, seeds_b = [_seed(r) for r in p_pre.runs], [_seed(r) for r in p_sup.runs]
+        paired = seeds_a == seeds_b
+        low, high = two_level_interval(
+            np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames_a]),
+            np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames_b]),
+            paired=paired)
+        out.append(Pair(n, pre.label, pre_score, sup.label, sup_score, min(len(seeds_a), len(seeds_b)),
+                        pre_score - sup_score, low, high))
+    return out
+
+
+@dataclass
+class NotRun:
+    """A model family (``x`` and ``x-finetune``) with no successful run on some tasks, and why."""
+
+    family: str
+    models: list[str]
+    status: str
+    reason: str
+    tasks: list[str]
+
+
+def not_run(tables: dict[str, list[Row]]) -> list[NotRun]:
+    families: dict[str, NotRun] = {}
+    for task, table in tables.items():
+        for row in table:
+            if row.ok:
+                continue
+            family = row.model.removesuffix("-finetune")
+            entry = families.setdefault(family, NotRun(family, [], row.status, row.message, []))
+            if row.label not in entry.models:
+                entry.models.append(row.label)
+            if task not in entry.tasks:
+                entry.tasks.append(task)
+    return sorted(families.values(), key=lambda e: e.family)
+
+
+@dataclass
+class Board:
+    tables: dict[str, list[Row]]
+    verdicts: dict[str, Verdict | None]
+    curves: dict[str, dict[str, Curve]]
+    pairs: dict[str, list[Pair]]
+    not_run: list[NotRun]
+    left_out: dict[str, str]
+    machines: list[str]
+    commits: list[str]
+    runs_read: int  # the runs used (one per job key, current data): the same from a store or its bundle
+
+
+def used_runs(runs: list[dict]) -> list[dict]:
+    """The runs a leaderboard of ``runs`` shows: one per job key, on each task's newest data."""
+    return current_data(latest_per_job(runs))[0]
+
+
+def analyse(runs: list[dict], predictions: Predictions | None = None) -> Board:
+    """Everything the page shows. Without ``predictions`` there are no intervals and no verdicts."""
+    kept, left_out = current_data(latest_per_job(runs))
+    tables = rows(kept)
+    if predictions is not None:
+        for table in tables.values():
+            for row in table:
+                if row.ok:
+                    row.seed_scores = scores_of(row.runs, predictions)
+                    row.ci = two_level_interval(row.seed_scores)
+    all_curves = curves(kept)
+    finished = [r for r in kept if succeeded(r)]
+    return Board(
+        tables=tables,
+        verdicts={task: verdict(table) for task, table in tables.items()},
+        curves=all_curves,
+        pairs={task: curve_pairs(c, predictions) if predictions else [] for task, c in all_curves.items()},
+        not_run=not_run(tables),
+        left_out=left_out,
+        machines=sorted({r.get(f"tags.{names.MACHINE}", "unknown") for r in finished}),
+        commits=sorted({r.get(f"tags.{names.GIT_COMMIT}", "unknown")[:10] for r in finished}),
+        runs_read=len(kept),
+    )
+
+
+def compare(predictions: Predictions, a: Row, b: Row) -> dict[str, float]:
+    """Mean-over-seeds test Spearman, row a minus row b, with the two-level bootstrap interval."""
+    frames_a, frames_b = predictions(a.runs[0]["run_id"]), predictions(b.runs[0]["run_id"])
+    if list(frames_a["sequence"]) != list(frames_b["sequence"]):
+        raise ValueError("the two runs were tested on different sequences; they cannot be paired")
+    low, high = two_level_interval(scores_of(a.runs, predictions), scores_of(b.runs, predictions))
+    return {"difference": a.score - b.score, "low": low, "high": high}

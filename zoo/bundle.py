@@ -1,0 +1,165 @@
+"""The results bundle: the leaderboard's runs as files in the repository (``leaderboard/runs/``).
+
+Layout (documented for readers in the bundle's own README.md):
+
+- ``runs.jsonl``: one run per line, sorted by run id, keys sorted: ``run_id``, ``run_name``,
+  ``status``, ``start_time``, ``end_time``, ``tags``, ``params``, ``metrics``, ``datasets``
+  (MLflow dataset inputs), ``testset`` (a test-set id, for runs with predictions).
+- ``testsets/<id>.npz``: ``sequences`` and float64 ``targets`` of one test split, shared by every
+  run tested on it.
+- ``predictions/<run_id>.npz``: one float32 ``prediction`` per test sequence, in test-set order.
+
+Written by ``zoo export``, loaded into any MLflow store by ``zoo import`` (idempotently: a run
+already there, by its original id, is skipped), and read without any store by
+``zoo leaderboard --from``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from zoo import ZooError, names
+from zoo.files import write_atomic
+
+RUNS = "runs.jsonl"
+IMPORTED_FROM = "imported_run_id"  # tag on an imported run: the run id in the store it was exported from
+
+
+def as_float32(values: Any) -> np.ndarray:
+    """Predictions as the bundle keeps them. The leaderboard ranks these from a store too, so a page
+    made from the bundle equals the page made from the store."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
+def _nest(run: dict) -> dict:
+    out: dict[str, Any] = {"tags": {}, "params": {}, "metrics": {}}
+    for key, value in run.items():
+        prefix, _, name = key.partition(".")
+        if prefix in ("tags", "params", "metrics") and name:
+            out[prefix][name] = value
+        elif key != "n":
+            out[key] = value
+    return out
+
+
+def _flatten(record: dict) -> dict:
+    flat = {k: v for k, v in record.items() if k not in ("tags", "params", "metrics")}
+    for prefix in ("tags", "params", "metrics"):
+        flat.update({f"{prefix}.{k}": v for k, v in record.get(prefix, {}).items()})
+    return flat
+
+
+def _testset_id(sequences: list[str], targets: np.ndarray) -> str:
+    digest = hashlib.sha256("\n".join(sequences).encode())
+    digest.update(np.asarray(targets, np.float64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def export(runs: Iterable[dict], predictions: Callable[[str], Any], folder: str | Path,
+           progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Write ``runs`` (flat run dicts) and the test predictions of the successful ones to ``folder``.
+    Files of runs no longer exported are removed, so the folder is exactly the bundle."""
+    folder = Path(folder)
+    (folder / "predictions").mkdir(parents=True, exist_ok=True)
+    (folder / "testsets").mkdir(exist_ok=True)
+    runs = sorted(runs, key=lambda r: r["run_id"])
+    lines, kept_predictions, kept_testsets = [], set(), set()
+    for i, run in enumerate(runs):
+        record = _nest(run)
+        if run.get(f"tags.{names.OUTCOME}") == "ok":
+            frame = predictions(run["run_id"])
+            sequences, targets = list(frame["sequence"]), frame["target"].to_numpy(np.float64)
+            testset = _testset_id(sequences, targets)
+            if testset not in kept_testsets and not (folder / "testsets" / f"{testset}.npz").exists():
+                _save_npz(folder / "testsets" / f"{testset}.npz", sequences=np.array(sequences), targets=targets)
+            kept_testsets.add(testset)
+            name = f"{run['run_id']}.npz"
+            _save_npz(folder / "predictions" / name, prediction=frame["prediction"].to_numpy(np.float32))
+            kept_predictions.add(name)
+            record["testset"] = testset
+        lines.append(json.dumps(record, sort_keys=True, default=str))
+        if progress:
+            progress(i + 1, len(runs))
+    for sub, keep in (("predictions", kept_predictions), ("testsets", {f"{t}.npz" for t in kept_testsets})):
+        for stale in (folder / sub).glob("*.npz"):
+            if stale.name not in keep:
+                stale.unlink()
+    write_atomic(folder / RUNS, "\n".join(lines) + "\n")
+    return {"runs": len(lines), "predictions": len(kept_predictions), "testsets": len(kept_testsets)}
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    write_atomic(path, buffer.getvalue())
+
+
+class Bundle:
+    """A bundle read back: its runs as flat dicts (as ``Tracker.job_runs`` gives them) and predictions."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        path = self.folder / RUNS
+        if not path.is_file():
+            raise ZooError(f"{self.folder} is not a results bundle: {RUNS} is missing. Fix: give the folder "
+                           f"`zoo export` wrote, e.g. leaderboard/runs.")
+        self.records = []
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if line.strip():
+                try:
+                    self.records.append(json.loads(line))
+                except ValueError as exc:
+                    raise ZooError(f"{path}, line {number}: not JSON ({exc}). Fix: restore the file from git.") from exc
+        self._testsets: dict[str, tuple[list[str], np.ndarray]] = {}
+
+    def runs(self) -> list[dict]:
+        return [_flatten(r) for r in self.records]
+
+    def testset(self, testset: str) -> tuple[list[str], np.ndarray]:
+        if testset not in self._testsets:
+            with np.load(self.folder / "testsets" / f"{testset}.npz") as data:
+                self._testsets[testset] = (data["sequences"].tolist(), data["targets"])
+        return self._testsets[testset]
+
+    def predictions(self, run_id: str):
+        """The run's test predictions as a DataFrame (sequence, target, prediction)."""
+        import pandas as pd
+
+        record = next((r for r in self.records if r["run_id"] == run_id), None)
+        if record is None or "testset" not in record:
+            raise ZooError(f"run {run_id} has no predictions in {self.folder}")
+        sequences, targets = self.testset(record["testset"])
+        with np.load(self.folder / "predictions" / f"{run_id}.npz") as data:
+            prediction = as_float32(data["prediction"])
+        return pd.DataFrame({"sequence": sequences, "target": targets, "prediction": prediction})
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
+
+
+def import_into(bundle: Bundle, tracker, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Create each bundle run in the tracker's store with its tags, params, metrics, datasets, times and
+    predictions. Idempotent: runs already there (imported before, or the very runs exported) are skipped."""
+    present = set()
+    for run in tracker.job_runs():
+        present.add(run["run_id"])
+        if run.get(f"tags.{IMPORTED_FROM}"):
+            present.add(run[f"tags.{IMPORTED_FROM}"])
+    created = skipped = 0
+    for i, record in enumerate(bundle.records):
+        if record["run_id"] in present:
+            skipped += 1
+        else:
+            tracker.import_run(record, bundle.predictions(record["run_id"]) if "testset" in record else None,
+                               {IMPORTED_FROM: record["run_id"]})
+            created += 1
+        if progress:
+            progress(i + 1, len(bundle.records))
+    return {"created": created, "skipped": skipped}
