@@ -29,8 +29,13 @@ def throughput(first: str, sequences, args) -> float:
     for _ in range(args.steps + 2):
         idx = rng.choice(len(sequences), args.batch_size, replace=False)
         batch = [sequences[i] for i in idx]
-        batches.append((torch.from_numpy(onehot.tokens(batch)), torch.tensor([len(s) for s in batch]),
-                        torch.randn(args.batch_size)))
+        batches.append(
+            (
+                torch.from_numpy(onehot.tokens(batch)),
+                torch.tensor([len(s) for s in batch]),
+                torch.randn(args.batch_size),
+            )
+        )
     for i, (tok, lengths, y) in enumerate(batches):
         if i == 2:  # two warm-up steps
             start = time.perf_counter()
@@ -54,10 +59,20 @@ def main() -> None:
     sequences = tape.load(args.task, data_dir=args.data_dir).train.sequences
     conv = throughput("conv1d", sequences, args)
     emb = throughput("embedding", sequences, args)
-    print(json.dumps({"task": args.task, "layers": args.layers, "filters": args.filters,
-                      "batch_size": args.batch_size, "threads": torch.get_num_threads(),
-                      "conv1d_seq_per_s": round(conv, 1), "embedding_seq_per_s": round(emb, 1),
-                      "ratio": round(emb / conv, 2)}))
+    print(
+        json.dumps(
+            {
+                "task": args.task,
+                "layers": args.layers,
+                "filters": args.filters,
+                "batch_size": args.batch_size,
+                "threads": torch.get_num_threads(),
+                "conv1d_seq_per_s": round(conv, 1),
+                "embedding_seq_per_s": round(emb, 1),
+                "ratio": round(emb / conv, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

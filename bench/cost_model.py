@@ -65,9 +65,17 @@ def time_model(name: str, lengths: list[int], budget: float, rng: np.random.Gene
                 break
         seconds = (time.perf_counter() - start) / done
         flop = flop_per_sequence(layers, width, length + 2)  # <cls> and <eos>
-        rows.append({"model": name, "parameters": params, "length": length, "batch": batch,
-                     "seconds_per_sequence": seconds, "gflop_per_sequence": flop / 1e9,
-                     "gflop_per_s": flop / seconds / 1e9})
+        rows.append(
+            {
+                "model": name,
+                "parameters": params,
+                "length": length,
+                "batch": batch,
+                "seconds_per_sequence": seconds,
+                "gflop_per_sequence": flop / 1e9,
+                "gflop_per_s": flop / seconds / 1e9,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True, file=sys.stderr)
     return rows
 
@@ -83,13 +91,16 @@ def task_lengths(data_dir: str | None) -> dict[str, dict[str, np.ndarray]]:
     registry, out = discover(), {}
     for name in sorted(registry.tasks):
         data = registry.task(name).factory(data_dir=data_dir)
-        out[name] = {split: np.array([len(s) for s in getattr(data, split).sequences]) for split in ("train", "valid", "test")}
+        out[name] = {
+            split: np.array([len(s) for s in getattr(data, split).sequences]) for split in ("train", "valid", "test")
+        }
     return out
 
 
 def price(tasks: dict[str, dict[str, np.ndarray]], rows: list[dict], gpu_tflops: float) -> list[dict]:
     """FLOPs, CPU-hours (at the rate measured here for that model and the nearest length) and
     GPU-hours (at the assumed rate) per model and task."""
+
     def forward(model: str, lengths: np.ndarray) -> float:
         if model == "unirep":
             return float(UNIREP_FLOP_PER_TOKEN * (lengths + 1).sum())
@@ -109,15 +120,25 @@ def price(tasks: dict[str, dict[str, np.ndarray]], rows: list[dict], gpu_tflops:
         every = np.concatenate(list(splits.values()))
         for model in [*TRANSFORMERS, "unirep"]:
             frozen = forward(model, every)
-            epoch = 3 * forward(model, splits["train"]) + forward(model, np.concatenate([splits["valid"], splits["test"]]))
+            epoch = 3 * forward(model, splits["train"]) + forward(
+                model, np.concatenate([splits["valid"], splits["test"]])
+            )
             rate = cpu_rate(model, float(every.mean()))
-            out.append({"task": task, "model": model, "sequences": int(len(every)), "mean_length": float(every.mean()),
-                        "frozen_pflop": frozen / 1e15, "finetune_epoch_pflop": epoch / 1e15,
-                        "frozen_cpu_hours": frozen / rate / 3600 if rate else None,
-                        # UniRep's recurrence is sequential, one step per residue: latency-bound on a
-                        # GPU, so a FLOP-rate projection would flatter it; none is given
-                        "frozen_gpu_hours": None if model == "unirep" else frozen / (gpu_tflops * 1e12) / 3600,
-                        "finetune_epoch_gpu_hours": None if model == "unirep" else epoch / (gpu_tflops * 1e12) / 3600})
+            out.append(
+                {
+                    "task": task,
+                    "model": model,
+                    "sequences": int(len(every)),
+                    "mean_length": float(every.mean()),
+                    "frozen_pflop": frozen / 1e15,
+                    "finetune_epoch_pflop": epoch / 1e15,
+                    "frozen_cpu_hours": frozen / rate / 3600 if rate else None,
+                    # UniRep's recurrence is sequential, one step per residue: latency-bound on a
+                    # GPU, so a FLOP-rate projection would flatter it; none is given
+                    "frozen_gpu_hours": None if model == "unirep" else frozen / (gpu_tflops * 1e12) / 3600,
+                    "finetune_epoch_gpu_hours": None if model == "unirep" else epoch / (gpu_tflops * 1e12) / 3600,
+                }
+            )
     return out
 
 
@@ -127,9 +148,13 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(ESM2))
     parser.add_argument("--seconds", type=float, default=20.0, help="time budget per (model, length)")
     parser.add_argument("--rows", help="reuse the timings in this earlier output instead of timing again")
-    parser.add_argument("--gpu-tflops", type=float, default=200.0,
-                        help="assumed sustained GPU rate for the GPU-hour projection (default 200 TFLOP/s, about "
-                             "20%% of an H100's dense bf16 peak)")
+    parser.add_argument(
+        "--gpu-tflops",
+        type=float,
+        default=200.0,
+        help="assumed sustained GPU rate for the GPU-hour projection (default 200 TFLOP/s, about "
+        "20%% of an H100's dense bf16 peak)",
+    )
     args = parser.parse_args()
     lengths = [int(n) for n in args.lengths.split(",")]
     rng = np.random.default_rng(0)
@@ -141,14 +166,20 @@ def main() -> None:
     by_model = {}
     for name in args.models.split(","):
         mine = [r for r in rows if r["model"] == name]
-        by_model[name] = {"length_exponent": exponent([r["length"] for r in mine],
-                                                      [r["seconds_per_sequence"] for r in mine])}
+        by_model[name] = {
+            "length_exponent": exponent([r["length"] for r in mine], [r["seconds_per_sequence"] for r in mine])
+        }
     at = lengths[len(lengths) // 2]
     mid = [r for r in rows if r["length"] == at]
-    result = {"machine": f"{os.cpu_count()} CPU threads, torch {torch.__version__} (threads {torch.get_num_threads()})",
-              "rows": rows, "by_model": by_model,
-              "size_exponent_at_length": {"length": at, "exponent": exponent([r["parameters"] for r in mid],
-                                                                              [r["seconds_per_sequence"] for r in mid])}}
+    result = {
+        "machine": f"{os.cpu_count()} CPU threads, torch {torch.__version__} (threads {torch.get_num_threads()})",
+        "rows": rows,
+        "by_model": by_model,
+        "size_exponent_at_length": {
+            "length": at,
+            "exponent": exponent([r["parameters"] for r in mid], [r["seconds_per_sequence"] for r in mid]),
+        },
+    }
     result["assumed_gpu_tflops"] = args.gpu_tflops
     result["tasks"] = price(task_lengths(os.environ.get("ZOO_DATA_DIR")), rows, args.gpu_tflops)
     print(json.dumps(result, indent=2))

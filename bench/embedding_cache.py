@@ -32,12 +32,23 @@ def main() -> None:
     os.environ["ZOO_CACHE_DIR"] = tempfile.mkdtemp(prefix="zoo-bench-cache-")
     times = []
     for _ in range(2):
-        model = unirep.make_frozen(task=args.task, seed=0, profile="default", options={"weights": None, "batch_size": 256})
+        model = unirep.make_frozen(
+            task=args.task, seed=0, profile="default", options={"weights": None, "batch_size": 256}
+        )
         start = time.perf_counter()
         model.fit(train, valid)
         times.append(time.perf_counter() - start)
-    print(json.dumps({"task": args.task, "sequences": len(train) + len(valid), "cold_s": round(times[0], 2),
-                      "warm_s": round(times[1], 3), "ratio": round(times[0] / times[1], 1)}))
+    print(
+        json.dumps(
+            {
+                "task": args.task,
+                "sequences": len(train) + len(valid),
+                "cold_s": round(times[0], 2),
+                "warm_s": round(times[1], 3),
+                "ratio": round(times[0] / times[1], 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

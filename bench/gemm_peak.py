@@ -14,5 +14,5 @@ best = 0.0
 for _ in range(5):
     start = time.perf_counter()
     a @ b
-    best = max(best, 2 * 4096 ** 3 / (time.perf_counter() - start) / 1e9)
+    best = max(best, 2 * 4096**3 / (time.perf_counter() - start) / 1e9)
 print(json.dumps({"threads": torch.get_num_threads(), "sgemm_gflop_per_s": round(best, 1)}))

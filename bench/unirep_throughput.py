@@ -67,13 +67,20 @@ def main() -> None:
     slow_s = time.perf_counter() - start
 
     tokens = sum(len(s) + 1 for s in sequences)
-    print(json.dumps({
-        "sequences": len(sequences), "baseline_sequences": len(subset), "threads": torch.get_num_threads(),
-        "zoo_seq_per_s": round(len(sequences) / fast_s, 2), "baseline_seq_per_s": round(len(subset) / slow_s, 3),
-        "ratio": round((len(sequences) / fast_s) / (len(subset) / slow_s), 1),
-        "max_abs_diff": float(np.abs(ours[: len(subset)] - theirs).max()),
-        "zoo_gflop_per_s": round(tokens * FLOP_PER_TOKEN / fast_s / 1e9, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "sequences": len(sequences),
+                "baseline_sequences": len(subset),
+                "threads": torch.get_num_threads(),
+                "zoo_seq_per_s": round(len(sequences) / fast_s, 2),
+                "baseline_seq_per_s": round(len(subset) / slow_s, 3),
+                "ratio": round((len(sequences) / fast_s) / (len(subset) / slow_s), 1),
+                "max_abs_diff": float(np.abs(ours[: len(subset)] - theirs).max()),
+                "zoo_gflop_per_s": round(tokens * FLOP_PER_TOKEN / fast_s / 1e9, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -46,9 +46,17 @@ def main() -> None:
         theirs = np.load(f"{tmp}/reps.npy")
     ours = embed(load_backbone(unirep.weights_path({})), sequences)
     diff = np.abs(ours - theirs)
-    print(json.dumps({"sequences": len(sequences), "lengths": sorted({len(s) for s in sequences}),
-                      "max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
-                      "max_abs_value": float(np.abs(theirs).max())}))
+    print(
+        json.dumps(
+            {
+                "sequences": len(sequences),
+                "lengths": sorted({len(s) for s in sequences}),
+                "max_abs_diff": float(diff.max()),
+                "mean_abs_diff": float(diff.mean()),
+                "max_abs_value": float(np.abs(theirs).max()),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ def masked_mean(hidden: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
 def _batches(sequences: Sequence[str], batch_size: int):
     order = np.argsort([len(s) for s in sequences], kind="stable")  # bucket by length: little padding
     for start in range(0, len(order), batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 def out_of_memory(exc: BaseException) -> bool:
@@ -35,8 +35,12 @@ def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "can't allocate memory" in str(exc)
 
 
-def embed(backbone: nn.Module, sequences: Sequence[str], batch_size: int = 32,
-          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+def embed(
+    backbone: Any,
+    sequences: Sequence[str],
+    batch_size: int = 32,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
     """(n, hidden) float32 mean-pooled embeddings, in input order.
 
     A batch that runs out of memory is retried at half the size instead of failing the job.
@@ -72,13 +76,29 @@ class FineTuned:
     are recorded in ``params``, so a bounded run is reported as such.
     """
 
-    def __init__(self, make_backbone: Callable[[], nn.Module], *, seed: int, lr: float = 1e-5,
-                 head_lr: float = 1e-3, batch_size: int = 8, epochs: int = 1, max_steps: int | None = None,
-                 max_seconds: float | None = None, progress: Callable[[int, int], None] | None = None):
+    def __init__(
+        self,
+        make_backbone: Callable[[], nn.Module],
+        *,
+        seed: int,
+        lr: float = 1e-5,
+        head_lr: float = 1e-3,
+        batch_size: int = 8,
+        epochs: int = 1,
+        max_steps: int | None = None,
+        max_seconds: float | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ):
         self.make_backbone, self.seed, self.progress = make_backbone, seed, progress
-        self.params = {"lr": lr, "head_lr": head_lr, "batch_size": batch_size, "epochs": epochs,
-                       "max_steps": max_steps, "max_seconds": max_seconds}
-        self.backbone = None
+        self.params: dict[str, Any] = {
+            "lr": lr,
+            "head_lr": head_lr,
+            "batch_size": batch_size,
+            "epochs": epochs,
+            "max_steps": max_steps,
+            "max_seconds": max_seconds,
+        }
+        self.backbone: Any = None  # built in fit(): a network with tokenize(), forward() and hidden_size
 
     def _forward(self, sequences: Sequence[str]) -> torch.Tensor:
         tokens, attention, pool = (t.to(self.device) for t in self.backbone.tokenize(list(sequences)))
@@ -91,11 +111,17 @@ class FineTuned:
         self.device = pick()
         self.backbone = self.make_backbone().to(self.device)
         self.head = nn.Linear(self.backbone.hidden_size, 1).to(self.device)
-        self.params["trainable_parameters"] = sum(p.numel() for p in [*self.backbone.parameters(), *self.head.parameters()])
+        self.params["trainable_parameters"] = sum(
+            p.numel() for p in [*self.backbone.parameters(), *self.head.parameters()]
+        )
         self.mean, self.scale = float(train.targets.mean()), float(train.targets.std() or 1.0)
         y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32, device=self.device)
-        opt = torch.optim.AdamW([{"params": self.backbone.parameters(), "lr": p["lr"]},
-                                 {"params": self.head.parameters(), "lr": p["head_lr"]}])
+        opt = torch.optim.AdamW(
+            [
+                {"params": self.backbone.parameters(), "lr": p["lr"]},
+                {"params": self.head.parameters(), "lr": p["head_lr"]},
+            ]
+        )
         per_epoch = math.ceil(len(train) / p["batch_size"])
         total = min(p["epochs"] * per_epoch, p["max_steps"] or math.inf)
         start, step = time.perf_counter(), 0
@@ -107,7 +133,7 @@ class FineTuned:
         while step < total and not out_of_time():
             order = rng.permutation(len(train))
             for begin in range(0, len(order), p["batch_size"]):
-                idx = order[begin:begin + p["batch_size"]]
+                idx = order[begin : begin + p["batch_size"]]
                 loss = nn.functional.mse_loss(self._forward([train.sequences[i] for i in idx]), y[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

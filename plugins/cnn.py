@@ -13,18 +13,50 @@ from zoo.contract import Option
 
 # The paper's recipes, per task. lr and weight decay are (conv layers, head).
 PAPER = {
-    "fluorescence": dict(layers=1, filters=1024, kernel=5, dilations=None, lr=(1e-3, 5e-6),
-                         weight_decay=(0.0, 0.05), batch_size=256, epochs=50),
-    "stability": dict(layers=3, filters=1024, kernel=5, dilations=None, lr=(5e-4, 5e-5),
-                      weight_decay=(0.025, 0.025), batch_size=16, epochs=5),
+    "fluorescence": dict(
+        layers=1,
+        filters=1024,
+        kernel=5,
+        dilations=None,
+        lr=(1e-3, 5e-6),
+        weight_decay=(0.0, 0.05),
+        batch_size=256,
+        epochs=50,
+    ),
+    "stability": dict(
+        layers=3,
+        filters=1024,
+        kernel=5,
+        dilations=None,
+        lr=(5e-4, 5e-5),
+        weight_decay=(0.025, 0.025),
+        batch_size=16,
+        epochs=5,
+    ),
 }
 # The CPU profile: fewer filters and epochs, targets standardised, and the epoch with the
 # best valid Spearman kept. Sizes were chosen on the valid split (docs/models.md).
 DEFAULT = {
-    "fluorescence": dict(layers=1, filters=256, kernel=5, dilations=None, lr=(1e-3, 1e-3),
-                         weight_decay=(0.0, 0.05), batch_size=256, epochs=20),
-    "stability": dict(layers=3, filters=128, kernel=5, dilations=None, lr=(5e-4, 5e-4),
-                      weight_decay=(0.025, 0.025), batch_size=64, epochs=5),
+    "fluorescence": dict(
+        layers=1,
+        filters=256,
+        kernel=5,
+        dilations=None,
+        lr=(1e-3, 1e-3),
+        weight_decay=(0.0, 0.05),
+        batch_size=256,
+        epochs=20,
+    ),
+    "stability": dict(
+        layers=3,
+        filters=128,
+        kernel=5,
+        dilations=None,
+        lr=(5e-4, 5e-4),
+        weight_decay=(0.025, 0.025),
+        batch_size=64,
+        epochs=5,
+    ),
 }
 PROFILES = {"paper": PAPER, "default": DEFAULT}
 FALLBACK_TASK = "fluorescence"  # tasks without their own recipe get the one-layer net
@@ -59,7 +91,14 @@ def make_cnn(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
-    register("cnn", make_cnn, pretrained=False, resources=GPU_JOB, options=OPTIONS,
-             profiles=tuple(PROFILES), clip_profiles=("paper",),
-             description="one-hot CNN with masked max-pool (paper recipe per task; "
-                         "the dilated variant is -o dilations=[1,2,1])")
+    register(
+        "cnn",
+        make_cnn,
+        pretrained=False,
+        resources=GPU_JOB,
+        options=OPTIONS,
+        profiles=tuple(PROFILES),
+        clip_profiles=("paper",),
+        description="one-hot CNN with masked max-pool (paper recipe per task; "
+        "the dilated variant is -o dilations=[1,2,1])",
+    )

@@ -26,6 +26,9 @@ class OneHotConv(nn.Module):
     Output layout is (batch, length, channels).
     """
 
+    offsets: torch.Tensor  # buffers, registered in __init__
+    tap_base: torch.Tensor
+
     def __init__(self, vocab: int, channels: int, kernel: int, dilation: int = 1, pad_token: int = onehot.PAD):
         super().__init__()
         self.vocab, self.kernel, self.pad_token = vocab, kernel, pad_token
@@ -61,11 +64,11 @@ class OneHotConv(nn.Module):
         """
         return _LookupMax.apply(self.rows(tokens), keep, self.table.weight) + self.bias
 
-
     @torch.no_grad()
     def load_conv1d(self, conv: nn.Conv1d) -> None:
         """Copy an nn.Conv1d's weights (channels, vocab, kernel) into the table."""
         self.table.weight.copy_(conv.weight.permute(2, 1, 0).reshape(-1, conv.out_channels))
+        assert conv.bias is not None
         self.bias.copy_(conv.bias)
 
 
@@ -103,12 +106,13 @@ class _LookupMax(torch.autograd.Function):
 class CNN(nn.Module):
     """one-hot -> [conv, ReLU] x layers -> masked max over positions -> Linear(1)."""
 
-    def __init__(self, layers: int, filters: int, kernel: int, dilations: Sequence[int] | None = None,
-                 first: str = "embedding"):
+    def __init__(
+        self, layers: int, filters: int, kernel: int, dilations: Sequence[int] | None = None, first: str = "embedding"
+    ):
         super().__init__()
         dilations = list(dilations or [1] * layers)
         if first == "embedding":
-            self.first = OneHotConv(onehot.VOCAB, filters, kernel, dilations[0])
+            self.first: nn.Module = OneHotConv(onehot.VOCAB, filters, kernel, dilations[0])
         else:  # the plain Conv1d on a one-hot tensor, kept for bench/ and the equivalence test
             # PAD tokens, not zeros, beyond the array edge: the same semantics as OneHotConv
             self.first = nn.Conv1d(onehot.VOCAB, filters, kernel, dilation=dilations[0])
@@ -119,7 +123,7 @@ class CNN(nn.Module):
         self.head = nn.Linear(filters, 1)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        keep = (torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None])  # (B, L)
+        keep = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None]  # (B, L)
         if isinstance(self.first, OneHotConv) and not self.rest:
             # max_t relu(x_t) == relu(max_t x_t), so pool first and skip the (B, L, C) activations
             return self.head(torch.relu(self.first.max_over_positions(tokens, keep))).squeeze(-1)
@@ -137,8 +141,10 @@ class CNN(nn.Module):
 
     def param_groups(self, lr: Sequence[float], weight_decay: Sequence[float]) -> list[dict]:
         convs = [p for n, p in self.named_parameters() if not n.startswith("head.")]
-        return [{"params": convs, "lr": lr[0], "weight_decay": weight_decay[0]},
-                {"params": list(self.head.parameters()), "lr": lr[1], "weight_decay": weight_decay[1]}]
+        return [
+            {"params": convs, "lr": lr[0], "weight_decay": weight_decay[0]},
+            {"params": list(self.head.parameters()), "lr": lr[1], "weight_decay": weight_decay[1]},
+        ]
 
 
 def _pair(value) -> tuple[float, float]:
@@ -158,10 +164,13 @@ class CNNRegressor:
 
     def _batches(self, sequences: Sequence[str], order: np.ndarray, size: int):
         for start in range(0, len(order), size):
-            idx = order[start:start + size]
+            idx = order[start : start + size]
             batch = [sequences[i] for i in idx]
-            yield (idx, torch.from_numpy(onehot.tokens(batch)).to(self.device),
-                   torch.tensor([len(s) for s in batch], device=self.device))
+            yield (
+                idx,
+                torch.from_numpy(onehot.tokens(batch)).to(self.device),
+                torch.tensor([len(s) for s in batch], device=self.device),
+            )
 
     def fit(self, train: Split, valid: Split) -> None:
         from scipy.stats import spearmanr
@@ -171,7 +180,9 @@ class CNNRegressor:
         rng = np.random.default_rng(self.seed)
         self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"]).to(self.device)
         self.params["trainable_parameters"] = sum(p.numel() for p in self.net.parameters())
-        self.mean, self.scale = (train.targets.mean(), train.targets.std()) if r["standardize"] else (0.0, 1.0)
+        standardize = r["standardize"]
+        self.mean = float(train.targets.mean()) if standardize else 0.0
+        self.scale = float(train.targets.std()) if standardize else 1.0
         y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32, device=self.device)
         if r["min_steps_per_epoch"]:
             r["batch_size"] = max(1, min(r["batch_size"], len(train) // r["min_steps_per_epoch"]))
@@ -179,7 +190,7 @@ class CNNRegressor:
         opt = torch.optim.AdamW(self.net.param_groups(r["lr"], r["weight_decay"]))
         steps_per_epoch = math.ceil(len(train) / r["batch_size"])
         total, done = r["epochs"] * steps_per_epoch, 0
-        best = (-math.inf, None, 0)
+        best: tuple[float, dict | None, int] = (-math.inf, None, 0)
         for epoch in range(r["epochs"]):
             self.net.train()
             for idx, tok, lengths in self._batches(train.sequences, rng.permutation(len(train)), r["batch_size"]):

@@ -17,6 +17,8 @@ def pick():
 
     name = os.environ.get("ZOO_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ZooError(f"ZOO_DEVICE={name}, but torch sees no GPU here (torch {torch.__version__}). "
-                       f"Fix: unset ZOO_DEVICE, or install a CUDA build of torch on a GPU machine.")
+        raise ZooError(
+            f"ZOO_DEVICE={name}, but torch sees no GPU here (torch {torch.__version__}). "
+            f"Fix: unset ZOO_DEVICE, or install a CUDA build of torch on a GPU machine."
+        )
     return torch.device(name)

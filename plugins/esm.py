@@ -60,8 +60,10 @@ def locate(name: str, options: dict) -> Path:
     if options.get("weights"):  # a file the user named: missing is their error to fix, not "unavailable"
         path = Path(options["weights"])
         if not path.is_file():
-            raise ZooError(f"-o weights={path}: no such file. Fix: give the path of a fair-esm {name}.pt "
-                           f"checkpoint, or drop the option to use $ZOO_ESM_DIR or the download.")
+            raise ZooError(
+                f"-o weights={path}: no such file. Fix: give the path of a fair-esm {name}.pt "
+                f"checkpoint, or drop the option to use $ZOO_ESM_DIR or the download."
+            )
         return path
     try:
         import esm  # noqa: F401
@@ -139,7 +141,14 @@ def make_finetuned(name: str, *, task, seed, profile, options, progress=None):
 @hookimpl
 def register_models(register):
     for name, (parameters, layers, short) in MODELS.items():
-        register_pair(register, short, partial(make_frozen, name), partial(make_finetuned, name), batch_size=16,
-                      parameters=parameters, availability=partial(availability, name),
-                      frozen_description=f"ESM {name} frozen mean embedding (last of {layers} layers) + ridge head",
-                      finetune_description=f"ESM {name} fine-tuned end to end (CPU profile: bounded steps)")
+        register_pair(
+            register,
+            short,
+            partial(make_frozen, name),
+            partial(make_finetuned, name),
+            batch_size=16,
+            parameters=parameters,
+            availability=partial(availability, name),
+            frozen_description=f"ESM {name} frozen mean embedding (last of {layers} layers) + ridge head",
+            finetune_description=f"ESM {name} fine-tuned end to end (CPU profile: bounded steps)",
+        )

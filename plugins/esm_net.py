@@ -20,8 +20,10 @@ class ESMBackbone(nn.Module):
         if longest + 2 > limit:  # BOS and EOS take two positions
             from zoo import ZooError
 
-            raise ZooError(f"a sequence of {longest} residues is longer than this ESM model's maximum of "
-                           f"{limit - 2}. Fix: crop the sequences, or use a model without the limit (unirep).")
+            raise ZooError(
+                f"a sequence of {longest} residues is longer than this ESM model's maximum of "
+                f"{limit - 2}. Fix: crop the sequences, or use a model without the limit (unirep)."
+            )
         _, _, tokens = self.converter([(str(i), s) for i, s in enumerate(sequences)])
         attention = tokens != self.alphabet.padding_idx
         pool = attention.clone()

@@ -17,8 +17,13 @@ from zoo.cache import EmbeddingCache
 
 
 class FrozenRidge:
-    def __init__(self, identity: str, compute: Callable[[list[str]], np.ndarray],
-                 progress: Callable[[int, int], None] | None = None, alphas: Sequence[float] = ALPHAS):
+    def __init__(
+        self,
+        identity: str,
+        compute: Callable[[list[str]], np.ndarray],
+        progress: Callable[[int, int], None] | None = None,
+        alphas: Sequence[float] = ALPHAS,
+    ):
         self.cache = EmbeddingCache(identity)
         self.compute, self.progress, self.alphas = compute, progress, tuple(alphas)
         self.params: dict = {"head": "ridge, alpha chosen on valid", "identity": identity}
@@ -38,8 +43,9 @@ class FrozenRidge:
         return self.head(self.embed(sequences))
 
 
-def frozen_model(identity: str, make_backbone: Callable[[], Any], options: dict,
-                 progress: Callable[[int, int], None] | None = None) -> FrozenRidge:
+def frozen_model(
+    identity: str, make_backbone: Callable[[], Any], options: dict, progress: Callable[[int, int], None] | None = None
+) -> FrozenRidge:
     """The frozen variant of any pretrained network (the one copy every plugin uses): mean embeddings
     from the shared cache, and a ridge head. ``make_backbone`` is called only when some embedding is
     missing from the cache, so a rerun never loads the network's weights."""

@@ -8,7 +8,7 @@ get the same selection budget. ``-o alpha=X`` fixes alpha in either profile.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from zoo_plugins import onehot
@@ -20,9 +20,11 @@ from zoo.contract import Option
 class RidgeOneHot:
     def __init__(self, alpha: float | None, standardize: bool):
         self.alpha, self.standardize = alpha, standardize
-        self.params: dict = {"features": "flattened one-hot, 21 channels",
-                             "head": "standardised ridge" if standardize else "ridge on raw one-hot"}
-        self._model = None
+        self.params: dict = {
+            "features": "flattened one-hot, 21 channels",
+            "head": "standardised ridge" if standardize else "ridge on raw one-hot",
+        }
+        self._model: Any = None
 
     def fit(self, train: Split, valid: Split) -> None:
         self.length = max(map(len, train.sequences))
@@ -31,8 +33,9 @@ class RidgeOneHot:
             from zoo_plugins.ridge import ALPHAS, select_alpha
 
             alphas = ALPHAS if self.alpha is None else (self.alpha,)
-            self._model, chosen = select_alpha(features, train.targets,
-                                               onehot.flat_onehot(valid.sequences, self.length), valid.targets, alphas)
+            self._model, chosen = select_alpha(
+                features, train.targets, onehot.flat_onehot(valid.sequences, self.length), valid.targets, alphas
+            )
             self.params.update(chosen, alpha_chosen_on="valid" if self.alpha is None else "fixed by -o alpha")
         else:
             from sklearn.linear_model import Ridge
@@ -55,9 +58,21 @@ def make_ridge(*, task: str, seed: int, profile: str, options: dict, progress=No
 
 @hookimpl
 def register_models(register):
-    register("linear", make_ridge, pretrained=False, deterministic=True,
-             profiles=("default", "paper"), clip_profiles=("paper",),
-             description="ridge regression on the flattened one-hot sequence (default: alpha chosen on valid; "
-                         "paper: alpha 1)",
-             options={"alpha": Option(None, float, minimum=0, help="ridge penalty; unset: chosen on valid "
-                                                                   "(default profile), 1 (paper profile)")})
+    register(
+        "linear",
+        make_ridge,
+        pretrained=False,
+        deterministic=True,
+        profiles=("default", "paper"),
+        clip_profiles=("paper",),
+        description="ridge regression on the flattened one-hot sequence (default: alpha chosen on valid; "
+        "paper: alpha 1)",
+        options={
+            "alpha": Option(
+                None,
+                float,
+                minimum=0,
+                help="ridge penalty; unset: chosen on valid (default profile), 1 (paper profile)",
+            )
+        },
+    )

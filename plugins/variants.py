@@ -10,19 +10,49 @@ from zoo_plugins.device import GPU_JOB
 from zoo.contract import Option
 
 WEIGHTS = Option(None, str, help="weights file or folder; a path named here that cannot be used is an error")
-FINETUNE_OPTIONS = {"weights": WEIGHTS, "epochs": Option(1, int, minimum=1), "max_steps": Option(100, int, minimum=1),
-                    "max_seconds": Option(600.0, float, above=0)}
+FINETUNE_OPTIONS = {
+    "weights": WEIGHTS,
+    "epochs": Option(1, int, minimum=1),
+    "max_steps": Option(100, int, minimum=1),
+    "max_seconds": Option(600.0, float, above=0),
+}
 PROFILES = {"profiles": ("default", "paper"), "clip_profiles": ("paper",)}
 
 
-def register_pair(register: Callable, name: str, make_frozen: Callable, make_finetuned: Callable, *,
-                  batch_size: int, frozen_description: str, finetune_description: str, **meta) -> None:
+def register_pair(
+    register: Callable,
+    name: str,
+    make_frozen: Callable,
+    make_finetuned: Callable,
+    *,
+    batch_size: int,
+    frozen_description: str,
+    finetune_description: str,
+    **meta,
+) -> None:
     """``name`` (frozen embeddings + ridge head) and ``name-finetune``, with the same metadata
     (``parameters``, ``availability``, ...)."""
-    register(name, make_frozen, pretrained=True, resources=GPU_JOB, deterministic=True, description=frozen_description,
-             options={"weights": WEIGHTS, "batch_size": Option(batch_size, int, minimum=1)}, **PROFILES, **meta)
-    register(f"{name}-finetune", make_finetuned, pretrained=True, resources=GPU_JOB,
-             description=finetune_description, options=FINETUNE_OPTIONS, **PROFILES, **meta)
+    register(
+        name,
+        make_frozen,
+        pretrained=True,
+        resources=GPU_JOB,
+        deterministic=True,
+        description=frozen_description,
+        options={"weights": WEIGHTS, "batch_size": Option(batch_size, int, minimum=1)},
+        **PROFILES,
+        **meta,
+    )
+    register(
+        f"{name}-finetune",
+        make_finetuned,
+        pretrained=True,
+        resources=GPU_JOB,
+        description=finetune_description,
+        options=FINETUNE_OPTIONS,
+        **PROFILES,
+        **meta,
+    )
 
 
 def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict, progress=None):
@@ -30,6 +60,14 @@ def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict
     from zoo_plugins.backbone import FineTuned
 
     bounded = profile != "paper"
-    return FineTuned(make_backbone, seed=seed, lr=1e-5, head_lr=1e-3, batch_size=8, epochs=int(options["epochs"]),
-                     max_steps=int(options["max_steps"]) if bounded else None,
-                     max_seconds=float(options["max_seconds"]) if bounded else None, progress=progress)
+    return FineTuned(
+        make_backbone,
+        seed=seed,
+        lr=1e-5,
+        head_lr=1e-3,
+        batch_size=8,
+        epochs=int(options["epochs"]),
+        max_steps=int(options["max_steps"]) if bounded else None,
+        max_seconds=float(options["max_seconds"]) if bounded else None,
+        progress=progress,
+    )

@@ -22,8 +22,13 @@ def fetch(url: str, dest: Path, *, timeout: float = 60.0) -> Path:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            columns = (TextColumn("download {task.description}"), BarColumn(), DownloadColumn(),
-                       TransferSpeedColumn(), TimeRemainingColumn())
+            columns = (
+                TextColumn("download {task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+            )
             with Progress(*columns, transient=True) as progress:
                 bar = progress.add_task(dest.name, total=total)
                 for block in iter(lambda: response.read(1 << 20), b""):
@@ -33,8 +38,10 @@ def fetch(url: str, dest: Path, *, timeout: float = 60.0) -> Path:
             raise ZooError(f"download of {url} stopped at {part.stat().st_size} of {total} bytes. Fix: run again.")
     except OSError as exc:
         part.unlink(missing_ok=True)
-        raise ZooError(f"cannot download {url}: {exc}. Fix: check the network, or point ZOO_DATA_DIR "
-                       f"(or --data-dir) at a local copy of the data.") from exc
+        raise ZooError(
+            f"cannot download {url}: {exc}. Fix: check the network, or point ZOO_DATA_DIR "
+            f"(or --data-dir) at a local copy of the data."
+        ) from exc
     os.replace(part, dest)
     return dest
 

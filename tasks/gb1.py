@@ -30,8 +30,13 @@ SPLITS = {
 @hookimpl
 def register_tasks(register):
     for split, description in SPLITS.items():
-        register(f"gb1_{split}", partial(load, split), description=f"GB1 binding fitness, FLIP {split}: {description}",
-                 source="FLIP, Dallago et al. 2021 (data: Wu et al. 2016)", url=FLIP_URL)
+        register(
+            f"gb1_{split}",
+            partial(load, split),
+            description=f"GB1 binding fitness, FLIP {split}: {description}",
+            source="FLIP, Dallago et al. 2021 (data: Wu et al. 2016)",
+            url=FLIP_URL,
+        )
 
 
 def load(split: str, *, data_dir: str | None = None) -> TaskData:
@@ -39,13 +44,20 @@ def load(split: str, *, data_dir: str | None = None) -> TaskData:
     path = folder / f"gb1_{split}.csv.gz"
     if not path.exists():
         if data_dir is not None:
-            raise readers.DataError(f"no data for task 'gb1_{split}': {path} does not exist. Fix: point ZOO_DATA_DIR "
-                                    f"(or --data-dir) at the folder that holds gb1/, or unset "
-                                    f"it to download FLIP's splits.")
+            raise readers.DataError(
+                f"no data for task 'gb1_{split}': {path} does not exist. Fix: point ZOO_DATA_DIR "
+                f"(or --data-dir) at the folder that holds gb1/, or unset "
+                f"it to download FLIP's splits."
+            )
         fetch_flip(folder)
     splits = readers.read_csv(path)
-    return TaskData(splits["train"], splits["valid"], splits["test"], files={str(path): file_digest(path)},
-                    notes=readers.overlap_notes(splits))
+    return TaskData(
+        splits["train"],
+        splits["valid"],
+        splits["test"],
+        files={str(path): file_digest(path)},
+        notes=readers.overlap_notes(splits),
+    )
 
 
 def fetch_flip(folder: Path) -> None:
@@ -56,8 +68,10 @@ def fetch_flip(folder: Path) -> None:
     found = file_digest(archive)
     if found != FLIP_SHA256:
         archive.unlink()
-        raise ZooError(f"{FLIP_URL} has sha256 {found}, expected {FLIP_SHA256}. Fix: run again; if it persists, "
-                       f"FLIP changed the file and this task must be updated.")
+        raise ZooError(
+            f"{FLIP_URL} has sha256 {found}, expected {FLIP_SHA256}. Fix: run again; if it persists, "
+            f"FLIP changed the file and this task must be updated."
+        )
     with zipfile.ZipFile(archive) as zf:
         names = {Path(n).name: n for n in zf.namelist() if n.endswith(".csv")}
         for split in SPLITS:

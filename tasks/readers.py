@@ -23,9 +23,12 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     """TAPE's LMDB records are pickled dicts of str, int and numpy arrays; allow nothing else."""
 
     ALLOWED = {
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
     }
 
     def find_class(self, module: str, name: str) -> Any:
@@ -47,39 +50,51 @@ def read_lmdb(path: str | Path, target_key: str) -> Split:
     try:
         env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, subdir=path.is_dir())
     except lmdb.Error as exc:
-        raise DataError(f"{path}: cannot be opened as an LMDB database ({exc}). "
-                        f"Fix: delete it so it is downloaded again, or restore it.") from exc
+        raise DataError(
+            f"{path}: cannot be opened as an LMDB database ({exc}). "
+            f"Fix: delete it so it is downloaded again, or restore it."
+        ) from exc
     # LMDB maps the file: reading a page past the end of a truncated file kills the process with
     # SIGBUS, which no except clause catches. The header says how many pages the data uses.
     needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
     if os.path.getsize(data_file) < needed:
         env.close()
-        raise DataError(f"{data_file}: truncated: {os.path.getsize(data_file):,} bytes, but its header says the "
-                        f"data uses {needed:,}. Fix: delete it so it is downloaded again, or restore it.")
+        raise DataError(
+            f"{data_file}: truncated: {os.path.getsize(data_file):,} bytes, but its header says the "
+            f"data uses {needed:,}. Fix: delete it so it is downloaded again, or restore it."
+        )
     try:
         with env.begin() as txn:
             header = txn.get(b"num_examples")
             if header is None:
-                raise DataError(f"{path}: has no 'num_examples' record, so it is not one of TAPE's LMDB splits. "
-                                f"Fix: point the task at TAPE's <task>_<split>.lmdb files.")
+                raise DataError(
+                    f"{path}: has no 'num_examples' record, so it is not one of TAPE's LMDB splits. "
+                    f"Fix: point the task at TAPE's <task>_<split>.lmdb files."
+                )
             count = _unpickle(header)
 
             def records():
                 for i in range(count):
                     blob = txn.get(str(i).encode())
                     if blob is None:
-                        raise DataError(f"{path}: record {i} of {count} is missing. Fix: the database is "
-                                        f"incomplete; delete it so it is downloaded again.")
+                        raise DataError(
+                            f"{path}: record {i} of {count} is missing. Fix: the database is "
+                            f"incomplete; delete it so it is downloaded again."
+                        )
                     item = _unpickle(blob)
                     if target_key not in item or "primary" not in item:
-                        raise DataError(f"{path}: record {i} has keys {sorted(item)}, expected 'primary' and "
-                                        f"{target_key!r}. Fix: this is not the file for this task.")
+                        raise DataError(
+                            f"{path}: record {i} has keys {sorted(item)}, expected 'primary' and "
+                            f"{target_key!r}. Fix: this is not the file for this task."
+                        )
                     yield f"record {i}", item["primary"], item[target_key]
 
             return check_records(records(), str(path))
     except (pickle.UnpicklingError, TypeError, EOFError, lmdb.Error) as exc:
-        raise DataError(f"{path}: a record cannot be decoded ({exc}). Fix: the database is damaged; "
-                        f"delete it so it is downloaded again.") from exc
+        raise DataError(
+            f"{path}: a record cannot be decoded ({exc}). Fix: the database is damaged; "
+            f"delete it so it is downloaded again."
+        ) from exc
     finally:
         env.close()
 
@@ -96,8 +111,9 @@ def read_json(path: str | Path, target_key: str) -> Split:
     records = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or target_key not in item or "primary" not in item:
-            raise DataError(f"{path}: record {i} lacks 'primary' or {target_key!r}. Fix: this is not the "
-                            f"file for this task.")
+            raise DataError(
+                f"{path}: record {i} lacks 'primary' or {target_key!r}. Fix: this is not the file for this task."
+            )
         records.append((f"record {i}", item["primary"], item[target_key]))
     return check_records(records, str(path))
 

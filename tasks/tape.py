@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from zoo_tasks import download, readers
 
@@ -19,7 +20,7 @@ from zoo.cache import cache_dir, file_digest
 
 TAPE_URL = "http://s3.amazonaws.com/songlabdata/proteindata/data_pytorch/{task}.tar.gz"
 
-TASKS = {
+TASKS: dict[str, dict[str, Any]] = {
     "fluorescence": {
         "target": "log_fluorescence",
         "counts": {"train": 21446, "valid": 5362, "test": 27217},
@@ -36,8 +37,13 @@ TASKS = {
 @hookimpl
 def register_tasks(register):
     for name, spec in TASKS.items():
-        register(name, partial(load, name), description=spec["description"],
-                 source="TAPE, Rao et al. 2019", url=TAPE_URL.format(task=name))
+        register(
+            name,
+            partial(load, name),
+            description=spec["description"],
+            source="TAPE, Rao et al. 2019",
+            url=TAPE_URL.format(task=name),
+        )
 
 
 def load(name: str, *, data_dir: str | None = None) -> TaskData:
@@ -65,9 +71,11 @@ def _unpack(archive: Path, root: Path, name: str) -> None:
         found = sorted(p.name for p in staging.iterdir())
         shutil.rmtree(staging, ignore_errors=True)
         archive.unlink(missing_ok=True)
-        raise readers.DataError(f"{archive} has no top-level {name}/ folder (it holds: {', '.join(found) or 'nothing'}), "
-                                f"so it is not TAPE's {name} tarball. It was deleted. Fix: run again to download it "
-                                f"afresh, or point ZOO_DATA_DIR at a local copy of the data.")
+        raise readers.DataError(
+            f"{archive} has no top-level {name}/ folder (it holds: {', '.join(found) or 'nothing'}), "
+            f"so it is not TAPE's {name} tarball. It was deleted. Fix: run again to download it "
+            f"afresh, or point ZOO_DATA_DIR at a local copy of the data."
+        )
     (staging / name).replace(root / name)
     shutil.rmtree(staging, ignore_errors=True)
     archive.unlink()
@@ -100,9 +108,13 @@ def count_notes(splits: dict, expected: dict[str, int], *, strict: bool) -> list
     found = {s: len(splits[s]) for s in readers.SPLITS}
     if found == expected:
         return []
-    text = (f"split sizes {found['train']}/{found['valid']}/{found['test']} differ from TAPE's "
-            f"{expected['train']}/{expected['valid']}/{expected['test']}")
+    text = (
+        f"split sizes {found['train']}/{found['valid']}/{found['test']} differ from TAPE's "
+        f"{expected['train']}/{expected['valid']}/{expected['test']}"
+    )
     if strict:
-        raise readers.DataError(f"{text}. Fix: the download is incomplete or not TAPE's; delete the cache "
-                                f"folder ({cache_dir()}) and run again.")
+        raise readers.DataError(
+            f"{text}. Fix: the download is incomplete or not TAPE's; delete the cache "
+            f"folder ({cache_dir()}) and run again."
+        )
     return [text + ": results are not comparable with the published benchmark"]

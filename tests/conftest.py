@@ -19,8 +19,10 @@ HAVE_DATA = (DATA_DIR / "fluorescence" / "fluorescence.csv.gz").exists()
 def data_dir() -> Path:
     """The real data; tests that need it are skipped, with the reason, when it is missing (the rest run)."""
     if not HAVE_DATA:
-        pytest.skip(f"test data not found in {DATA_DIR}: set ZOO_DATA_DIR to the folder holding fluorescence/ "
-                    f"and stability/ (../shared/data beside the checkout)")
+        pytest.skip(
+            f"test data not found in {DATA_DIR}: set ZOO_DATA_DIR to the folder holding fluorescence/ "
+            f"and stability/ (../shared/data beside the checkout)"
+        )
     return DATA_DIR
 
 
@@ -73,10 +75,17 @@ def tiny_esm(tmp_path_factory):
     from esm.model.esm2 import ESM2
 
     torch.manual_seed(0)
-    model = ESM2(num_layers=1, embed_dim=16, attention_heads=2,
-                 alphabet=esm.data.Alphabet.from_architecture("ESM-1b"), token_dropout=True)
+    model = ESM2(
+        num_layers=1,
+        embed_dim=16,
+        attention_heads=2,
+        alphabet=esm.data.Alphabet.from_architecture("ESM-1b"),
+        token_dropout=True,
+    )
     cfg = argparse.Namespace(encoder_layers=1, encoder_embed_dim=16, encoder_attention_heads=2, token_dropout=True)
     folder = tmp_path_factory.mktemp("esm")
-    torch.save({"cfg": {"model": cfg}, "model": {f"encoder.{k}": v for k, v in model.state_dict().items()}},
-               folder / "esm2_t6_8M_UR50D.pt")
+    torch.save(
+        {"cfg": {"model": cfg}, "model": {f"encoder.{k}": v for k, v in model.state_dict().items()}},
+        folder / "esm2_t6_8M_UR50D.pt",
+    )
     return folder, model.eval()

@@ -27,10 +27,34 @@ def source_store(tmp_path_factory, subset_dir):
     mp = pytest.MonkeyPatch()
     mp.setenv("MLFLOW_TRACKING_URI", uri)
     mp.chdir(root)
-    assert main(["eval", "--model", "linear", "--model", "cnn", "--task", "stability", "--seeds", "2",
-                 "--train-sizes", "100,full", "-o", "filters=8", "-o", "epochs=1", "--data-dir", str(subset_dir)]) == 0
-    assert main(["eval", "--model", "linear", "--task", "stability", "-o", "alpha=1e25",
-                 "--data-dir", str(subset_dir)]) == 1  # constant predictions: a failed run the page names
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "linear",
+                "--model",
+                "cnn",
+                "--task",
+                "stability",
+                "--seeds",
+                "2",
+                "--train-sizes",
+                "100,full",
+                "-o",
+                "filters=8",
+                "-o",
+                "epochs=1",
+                "--data-dir",
+                str(subset_dir),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["eval", "--model", "linear", "--task", "stability", "-o", "alpha=1e25", "--data-dir", str(subset_dir)])
+        == 1
+    )  # constant predictions: a failed run the page names
     mp.undo()
     return root, uri
 
@@ -61,7 +85,8 @@ def test_export_import_and_a_page_from_the_bundle_alone(source_store, tmp_path, 
     assert _page(tmp_path / "again" / "README.md") == _page(tmp_path / "board" / "README.md")
     assert (tmp_path / "again" / "stability.png").stat().st_size > 5000
     assert "(alpha=1e+25)" in _page(tmp_path / "again" / "README.md") or "alpha=1e+25" in _page(
-        tmp_path / "again" / "README.md")
+        tmp_path / "again" / "README.md"
+    )
 
     # import into a fresh store, twice: no duplicates; job keys kept, so zoo eval skips the jobs
     fresh = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"

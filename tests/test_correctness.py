@@ -23,7 +23,9 @@ from zoo.validate import check_task_data
 
 @pytest.fixture(scope="module")
 def registry():
-    return build([("linear", "0.1.0", linear_plugin), ("cnn", "0.1.0", cnn_plugin), ("tape-tasks", "0.1.0", tape_plugin)])
+    return build(
+        [("linear", "0.1.0", linear_plugin), ("cnn", "0.1.0", cnn_plugin), ("tape-tasks", "0.1.0", tape_plugin)]
+    )
 
 
 def test_an_option_that_makes_constant_predictions_fails_the_job(registry, subset_dir, mlflow_uri):
@@ -38,13 +40,16 @@ def test_an_option_that_makes_constant_predictions_fails_the_job(registry, subse
     assert "metrics.test_spearman" not in run  # NaN is never stored as a score
 
 
-@pytest.mark.parametrize("options, words", [
-    ({"epochs": 0}, "option epochs=0 for model 'cnn': must be at least 1"),
-    ({"filters": -3}, "option filters=-3 for model 'cnn': must be at least 1"),
-    ({"layers": 1.5}, "option layers=1.5 for model 'cnn': expected an integer"),
-    ({"alpha": -1}, "option alpha=-1 for model 'linear': must be at least 0"),
-    ({"alpha": "big"}, "option alpha='big' for model 'linear': expected a number"),
-])
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"epochs": 0}, "option epochs=0 for model 'cnn': must be at least 1"),
+        ({"filters": -3}, "option filters=-3 for model 'cnn': must be at least 1"),
+        ({"layers": 1.5}, "option layers=1.5 for model 'cnn': expected an integer"),
+        ({"alpha": -1}, "option alpha=-1 for model 'linear': must be at least 0"),
+        ({"alpha": "big"}, "option alpha='big' for model 'linear': expected a number"),
+    ],
+)
 def test_options_that_make_no_model_are_refused_at_plan_time(registry, options, words):
     with pytest.raises(ContractError, match=words.replace("(", r"\(").replace(")", r"\)")):
         plan(registry, ["linear", "cnn"], ["stability"], options=options)
@@ -77,12 +82,15 @@ def test_a_profile_some_models_do_not_know_names_them():
         plan(registry, ["linear", "plain"], [], profile="paper")
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["eval", "--model", "linear", "--seeds", "0"], "--seeds 0: at least one seed is needed"),
-    (["eval", "--model", "linear", "--seeds", "-1"], "--seeds -1: at least one seed is needed"),
-    (["eval", "--model", "linear", "--profile", "nosuch"], "unknown profile 'nosuch'"),
-    (["eval", "--model", "cnn", "-o", "epochs=0"], "option epochs=0 for model 'cnn': must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["eval", "--model", "linear", "--seeds", "0"], "--seeds 0: at least one seed is needed"),
+        (["eval", "--model", "linear", "--seeds", "-1"], "--seeds -1: at least one seed is needed"),
+        (["eval", "--model", "linear", "--profile", "nosuch"], "unknown profile 'nosuch'"),
+        (["eval", "--model", "cnn", "-o", "epochs=0"], "option epochs=0 for model 'cnn': must be at least 1"),
+    ],
+)
 def test_cli_usage_errors_exit_2_before_any_compute(argv, words, capsys, mlflow_uri):
     assert main(argv) == 2
     assert words in capsys.readouterr().err
@@ -104,16 +112,22 @@ def test_an_unknown_registration_field_is_refused_with_a_suggestion():
 def _task(train, valid, test, targets=None):
     def split(seqs, ys=None):
         return Split(seqs, np.asarray(ys if ys is not None else np.arange(len(seqs)), float))
+
     return TaskData(split(train), split(valid), split(test, targets))
 
 
-@pytest.mark.parametrize("data, words", [
-    (_task(["ACD", "ACE"], ["ACF", "ACG", "ACH"], ["ACK"]), "the test split has 1 rows"),
-    (_task(["ACD", "ACE"], ["ACF", "ACG", "ACH"], ["ACK", "ACL", "ACM"], [1.0, 1.0, 1.0]), "1 distinct targets"),
-    (_task(["ACD", "ACE"], ["ACF", "ACG", "ACH"], ["ACK", "ACL", "ACM"], [1.0, np.nan, 2.0]),
-     "1 test targets are NaN or infinite. Fix the task's data"),
-    (_task(["ACD", "ACE"], ["ACF", "ACG", "ACH"], ["ACK", "acl", "ACM"]), "outside the 20 standard amino acids"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (_task(["ACD", "ACE"], ["ACF", "ACG", "ACH"], ["ACK"]), "the test split has 1 rows"),
+        (_task(["ACD", "ACE"], ["ACF", "ACG", "ACH"], ["ACK", "ACL", "ACM"], [1.0, 1.0, 1.0]), "1 distinct targets"),
+        (
+            _task(["ACD", "ACE"], ["ACF", "ACG", "ACH"], ["ACK", "ACL", "ACM"], [1.0, np.nan, 2.0]),
+            "1 test targets are NaN or infinite. Fix the task's data",
+        ),
+        (_task(["ACD", "ACE"], ["ACF", "ACG", "ACH"], ["ACK", "acl", "ACM"]), "outside the 20 standard amino acids"),
+    ],
+)
 def test_the_host_refuses_task_data_that_cannot_be_scored(data, words):
     with pytest.raises(ZooError, match=words):
         check_task_data(data, "task 'x' (plugin 'p')")
@@ -139,8 +153,10 @@ def test_a_job_held_by_another_zoo_eval_is_skipped(registry, subset_dir, mlflow_
     runner = Runner(registry, tracker, data_dir=str(subset_dir))
     [job] = plan(registry, ["linear"], ["stability"])
     key = job.key(runner.data_fingerprint("stability"))
-    code = ("import sys, time; from zoo.tracking import Tracker; t = Tracker(experiment='claims')\n"
-            f"with t.claim({key!r}) as mine:\n    print(mine, flush=True); time.sleep(30)")
+    code = (
+        "import sys, time; from zoo.tracking import Tracker; t = Tracker(experiment='claims')\n"
+        f"with t.claim({key!r}) as mine:\n    print(mine, flush=True); time.sleep(30)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=os.environ)
     try:
         assert holder.stdout.readline().strip() == "True"
@@ -180,15 +196,18 @@ def test_each_job_logs_its_splits_as_mlflow_datasets(registry, subset_dir, mlflo
 
 def test_job_key_changes_with_every_part_of_the_configuration():
     base = Job("linear", "stability", 0, "default", False, (("alpha", 1.0),), None, "linear", "0.1.0")
-    variants = [Job("linear", "stability", 0, "default", False, (("alpha", 2.0),), None, "linear", "0.1.0"),
-                Job("linear", "stability", 0, "default", True, (("alpha", 1.0),), None, "linear", "0.1.0"),
-                Job("linear", "stability", 0, "paper", False, (("alpha", 1.0),), None, "linear", "0.1.0"),
-                Job("linear", "stability", 0, "default", False, (("alpha", 1.0),), 24, "linear", "0.1.0")]
+    variants = [
+        Job("linear", "stability", 0, "default", False, (("alpha", 2.0),), None, "linear", "0.1.0"),
+        Job("linear", "stability", 0, "default", True, (("alpha", 1.0),), None, "linear", "0.1.0"),
+        Job("linear", "stability", 0, "paper", False, (("alpha", 1.0),), None, "linear", "0.1.0"),
+        Job("linear", "stability", 0, "default", False, (("alpha", 1.0),), 24, "linear", "0.1.0"),
+    ]
     keys = {base.key("d"), base.key("e"), *(v.key("d") for v in variants)}
     assert len(keys) == 6
 
 
 # --- issue 10.3 and 10.5: what the user sees on the command line ---------------------------------
+
 
 class Markup:
     """Text with rich markup in it: a description, an error message."""
@@ -208,8 +227,13 @@ class Markup:
 
     @hookimpl
     def register_models(self, register):
-        register("markup-model", lambda **kw: Markup.Fails(), pretrained=False, deterministic=True,
-                 description="a [/] description with [red]markup[/red]")
+        register(
+            "markup-model",
+            lambda **kw: Markup.Fails(),
+            pretrained=False,
+            deterministic=True,
+            description="a [/] description with [red]markup[/red]",
+        )
         register("ctrl-c-model", lambda **kw: Markup.Interrupted(), pretrained=False, deterministic=True)
 
 
@@ -219,8 +243,10 @@ def test_markup_in_plugin_text_is_shown_as_written(subset_dir, mlflow_uri, capsy
     with registered(Markup(), "markup"):
         assert main(["plugins"]) == 0
         out = capsys.readouterr().out
-        assert "a [/] description with [red]markup[/red]" in out.replace("\n", " ").replace("│", " ") or \
-            "[red]markup[/red]" in out
+        assert (
+            "a [/] description with [red]markup[/red]" in out.replace("\n", " ").replace("│", " ")
+            or "[red]markup[/red]" in out
+        )
         assert main(["eval", "--model", "markup-model", "--task", "stability", "--data-dir", str(subset_dir)]) == 1
         out = capsys.readouterr().out
         assert "bad value [/] in [bold]column[/bold]" in out

@@ -17,8 +17,9 @@ DOCS = ROOT / "docs"
 
 
 def hook_functions():
-    return {name: fn for name, fn in vars(hookspecs).items()
-            if inspect.isfunction(fn) and hasattr(fn, "protein_zoo_spec")}
+    return {
+        name: fn for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) and hasattr(fn, "protein_zoo_spec")
+    }
 
 
 def test_every_hook_is_known_to_the_host():

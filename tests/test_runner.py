@@ -55,8 +55,14 @@ class Broken:
 
 @pytest.fixture(scope="module")
 def registry():
-    return build([("linear", "0.1.0", linear_plugin), ("cnn", "0.1.0", cnn_plugin),
-                  ("tape-tasks", "0.1.0", tape_plugin), ("broken", "9.9", Broken())])
+    return build(
+        [
+            ("linear", "0.1.0", linear_plugin),
+            ("cnn", "0.1.0", cnn_plugin),
+            ("tape-tasks", "0.1.0", tape_plugin),
+            ("broken", "9.9", Broken()),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +77,21 @@ def evaluated(registry, subset_dir, mlflow_uri):
 
 def test_plan_runs_deterministic_models_once(registry):
     jobs = plan(registry, ["linear", "cnn"], ["stability"], seeds=3)
-    assert [j.name for j in jobs] == ["linear/stability/seed0", "cnn/stability/seed0", "cnn/stability/seed1",
-                                      "cnn/stability/seed2"]
+    assert [j.name for j in jobs] == [
+        "linear/stability/seed0",
+        "cnn/stability/seed0",
+        "cnn/stability/seed1",
+        "cnn/stability/seed2",
+    ]
     assert all(not j.clip for j in jobs)
     # on a subset the seed draws the training examples, so a deterministic model needs every seed
     sized = plan(registry, ["linear"], ["stability"], seeds=3, train_sizes=[24, None])
-    assert [j.name for j in sized] == ["linear/stability/seed0/n24", "linear/stability/seed1/n24",
-                                       "linear/stability/seed2/n24", "linear/stability/seed0"]
+    assert [j.name for j in sized] == [
+        "linear/stability/seed0/n24",
+        "linear/stability/seed1/n24",
+        "linear/stability/seed2/n24",
+        "linear/stability/seed0",
+    ]
     assert all(j.clip for j in plan(registry, ["linear"], ["stability"], profile="paper"))
     with pytest.raises(ZooError, match="Unknown option 'filtres'.*Did you mean 'filters'"):
         plan(registry, ["cnn"], ["stability"], options={"filtres": 3})
@@ -90,8 +104,16 @@ def test_jobs_are_logged_to_mlflow(evaluated):
     runs = {r["tags.mlflow.runName"]: r for r in tracker.job_runs()}
     run = runs["cnn/stability/seed1"]
     assert run["status"] == "FINISHED"
-    for tag, value in {"model": "cnn", "task": "stability", "seed": "1", "profile": "default", "plugin": "cnn",
-                       "plugin_version": "0.1.0", "pretrained": "false", "outcome": "ok"}.items():
+    for tag, value in {
+        "model": "cnn",
+        "task": "stability",
+        "seed": "1",
+        "profile": "default",
+        "plugin": "cnn",
+        "plugin_version": "0.1.0",
+        "pretrained": "false",
+        "outcome": "ok",
+    }.items():
         assert run[f"tags.{tag}"] == value
     assert len(run["tags.git_commit"]) in (7, 40) or run["tags.git_commit"] == "unknown"
     assert len(run["tags.data_sha256"]) == 64
@@ -102,8 +124,14 @@ def test_jobs_are_logged_to_mlflow(evaluated):
     assert run["tags.pretrained_parameters"] == "0" and run["metrics.test_predict_seq_per_s"] > 0
     assert run["metrics.test_spearman_ci_low"] < run["metrics.test_spearman"] < run["metrics.test_spearman_ci_high"]
     assert run["params.clip_predictions"] == "False"
-    for metric in ("test_spearman", "test_pearson", "test_mse", "valid_spearman", "fit_seconds",
-                   "test_predict_seconds"):
+    for metric in (
+        "test_spearman",
+        "test_pearson",
+        "test_mse",
+        "valid_spearman",
+        "fit_seconds",
+        "test_predict_seconds",
+    ):
         assert np.isfinite(run[f"metrics.{metric}"])
     parent = tracker.client.get_run(run["tags.mlflow.parentRunId"])
     assert parent.data.tags["kind"] == "invocation" and parent.info.status == "FAILED"  # broken jobs failed
@@ -119,10 +147,15 @@ def test_bad_models_fail_alone_with_their_plugin_named(evaluated):
     by_model = {o.job.model: o for o in outcomes if o.job.task == "stability" and o.job.seed == 0}
     assert by_model["linear"].status == "ok"
     assert by_model["nan-model"].status == "failed"
-    assert "'nan-model' (plugin 'broken'): predict() returned 100 NaN or infinite values" in by_model["nan-model"].message
+    assert (
+        "'nan-model' (plugin 'broken'): predict() returned 100 NaN or infinite values" in by_model["nan-model"].message
+    )
     assert "returned shape (100, 2) for 100 sequences; expected (100,)" in by_model["shape-model"].message
     assert by_model["raising-model"].message == "RuntimeError: CUDA out of memory (pretend)"
-    assert "'string-model' (plugin 'broken'): predict() returned dtype <U4, not real numbers" in by_model["string-model"].message
+    assert (
+        "'string-model' (plugin 'broken'): predict() returned dtype <U4, not real numbers"
+        in by_model["string-model"].message
+    )
     assert "the factory returned object, which lacks fit, predict, params" in by_model["not-a-model"].message
 
 
@@ -138,8 +171,10 @@ def test_rerun_resumes_and_force_reruns(evaluated, registry, subset_dir):
     runs = tracker.job_runs()
     linear_runs = [r for r in runs if r["tags.mlflow.runName"] == "linear/stability/seed0"]
     assert len(linear_runs) == 2
-    assert len([r for r in analysis.latest_per_job(runs) if r["tags.model"] == "linear"
-                and r["tags.task"] == "stability"]) == 1
+    assert (
+        len([r for r in analysis.latest_per_job(runs) if r["tags.model"] == "linear" and r["tags.task"] == "stability"])
+        == 1
+    )
 
 
 def test_leaderboard_from_mlflow_runs(evaluated):
@@ -173,8 +208,11 @@ def test_runs_carry_intervals_and_compare(evaluated):
 def test_leaderboard_figures(evaluated, tmp_path):
     tracker, _, _ = evaluated
     reference = publish.read_reference(ROOT / "leaderboard" / "published.csv")
-    publish.publish(analysis.analyse(tracker.job_runs(), tracker.predictions), tmp_path / "README.md",
-                    ROOT / "leaderboard" / "published.csv")
+    publish.publish(
+        analysis.analyse(tracker.job_runs(), tracker.predictions),
+        tmp_path / "README.md",
+        ROOT / "leaderboard" / "published.csv",
+    )
     text = (tmp_path / "README.md").read_text()
     for task in ("fluorescence", "stability"):
         png = tmp_path / f"{task}.png"
@@ -188,6 +226,7 @@ def test_verdict_pairs_unclipped_rows_and_escapes_names():
     def row(model, pretrained, score, clip):
         run = {"run_id": model, "tags.seed": "0", "tags.outcome": "ok", "metrics.test_spearman": score}
         return analysis.Row("stability", model, model, pretrained, "default", clip, [run], [])
+
     table = [row("linear", False, 0.9, True), row("pre|trained", True, 0.7, False), row("cnn", False, 0.75, False)]
     pre, sup = analysis.best(table)
     assert pre.label == "pre|trained" and sup.label == "cnn"  # vs cnn, not the clipped linear
@@ -225,8 +264,12 @@ def test_cli_eval_and_leaderboard(subset_dir, mlflow_uri, tmp_path, capsys, data
 
 
 def test_cli_failures_give_nonzero_exit_and_keep_going(tmp_path, mlflow_uri, capsys):
-    assert main(["eval", "--model", "linear", "--task", "fluorescence", "--task", "stability",
-                 "--data-dir", str(tmp_path)]) == 1
+    assert (
+        main(
+            ["eval", "--model", "linear", "--task", "fluorescence", "--task", "stability", "--data-dir", str(tmp_path)]
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert "2 failed" in out and "no data for task" in out
 
@@ -260,8 +303,13 @@ def test_zoo_ui_serves_the_runs_over_rest(evaluated, mlflow_uri, tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_uri)
-    proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", "ui", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zoo.cli", "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 90
@@ -272,10 +320,16 @@ def test_zoo_ui_serves_the_runs_over_rest(evaluated, mlflow_uri, tmp_path):
             except OSError:
                 time.sleep(0.5)
         tracker, _, _ = evaluated
-        body = json.dumps({"experiment_ids": [tracker.experiment_id], "max_results": 1000,
-                           "filter": "tags.model = 'cnn' and tags.task = 'stability'"}).encode()
-        request = urllib.request.Request(base + "/api/2.0/mlflow/runs/search", data=body,
-                                         headers={"Content-Type": "application/json"})
+        body = json.dumps(
+            {
+                "experiment_ids": [tracker.experiment_id],
+                "max_results": 1000,
+                "filter": "tags.model = 'cnn' and tags.task = 'stability'",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            base + "/api/2.0/mlflow/runs/search", data=body, headers={"Content-Type": "application/json"}
+        )
         runs = json.load(urllib.request.urlopen(request, timeout=30))["runs"]
         names = sorted(r["info"]["run_name"] for r in runs)
         assert names == ["cnn/stability/seed0", "cnn/stability/seed1"]

@@ -38,11 +38,27 @@ class Server:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "1", "--backend-store-uri", f"sqlite:///{self.root / 'server.db'}",
-             "--artifacts-destination", str(self.root / "artifacts")],
-            stdout=open(self.root / "server.log", "a"), stderr=subprocess.STDOUT, start_new_session=True,
-            env=dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"))  # no GenAI job workers
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{self.root / 'server.db'}",
+                "--artifacts-destination",
+                str(self.root / "artifacts"),
+            ],
+            stdout=open(self.root / "server.log", "a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+        )  # no GenAI job workers
         deadline = time.time() + 180
         while time.time() < deadline:
             try:
@@ -58,10 +74,16 @@ class Server:
         self.proc.wait()
 
     def finished_jobs(self) -> int:
-        body = json.dumps({"experiment_ids": ["0", "1"], "max_results": 1000,
-                           "filter": "tags.kind = 'job' and attributes.status = 'FINISHED'"}).encode()
-        request = urllib.request.Request(self.uri + "/api/2.0/mlflow/runs/search", data=body,
-                                         headers={"Content-Type": "application/json"})
+        body = json.dumps(
+            {
+                "experiment_ids": ["0", "1"],
+                "max_results": 1000,
+                "filter": "tags.kind = 'job' and attributes.status = 'FINISHED'",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            self.uri + "/api/2.0/mlflow/runs/search", data=body, headers={"Content-Type": "application/json"}
+        )
         try:
             return len(json.load(urllib.request.urlopen(request, timeout=10)).get("runs", []))
         except OSError:
@@ -78,10 +100,12 @@ def server(tmp_path_factory):
 
 
 def zoo(*args: str, uri: str, cwd: Path, cache: Path, data: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MLFLOW_TRACKING_URI=uri, ZOO_CACHE_DIR=str(cache), ZOO_DATA_DIR=str(data),
-               RAY_AUTH_MODE="disabled")
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    env = dict(
+        os.environ, MLFLOW_TRACKING_URI=uri, ZOO_CACHE_DIR=str(cache), ZOO_DATA_DIR=str(data), RAY_AUTH_MODE="disabled"
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "zoo.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def results_part(leaderboard: str) -> list[str]:
@@ -103,8 +127,17 @@ def one_finished_run_per_job(uri: str, experiment: str = "protein-zoo") -> dict[
 
 
 def test_ray_executor_gives_the_local_leaderboard(server, subset_dir, tmp_path):
-    ray_run = zoo("eval", *JOBS, *TINY_CNN, "--executor", "ray", uri=server.uri, cwd=tmp_path,
-                  cache=tmp_path / "cache", data=subset_dir)
+    ray_run = zoo(
+        "eval",
+        *JOBS,
+        *TINY_CNN,
+        "--executor",
+        "ray",
+        uri=server.uri,
+        cwd=tmp_path,
+        cache=tmp_path / "cache",
+        data=subset_dir,
+    )
     assert ray_run.returncode == 0, ray_run.stdout[-3000:] + ray_run.stderr[-3000:]
     local_uri = f"sqlite:///{tmp_path / 'local.db'}"
     local_run = zoo("eval", *JOBS, *TINY_CNN, uri=local_uri, cwd=tmp_path, cache=tmp_path / "cache", data=subset_dir)
@@ -116,8 +149,10 @@ def test_ray_executor_gives_the_local_leaderboard(server, subset_dir, tmp_path):
     parents = tracker.client.search_runs([tracker.experiment_id], "tags.kind = 'invocation'")
     assert [p.data.tags["executor"] for p in parents] == ["ray"]
 
-    boards = [zoo("leaderboard", "--output", "-", uri=uri, cwd=tmp_path, cache=tmp_path / "cache",
-                  data=subset_dir) for uri in (server.uri, local_uri)]
+    boards = [
+        zoo("leaderboard", "--output", "-", uri=uri, cwd=tmp_path, cache=tmp_path / "cache", data=subset_dir)
+        for uri in (server.uri, local_uri)
+    ]
     assert all(b.returncode == 0 for b in boards), boards[0].stderr + boards[1].stderr
     ray_rows, local_rows = (results_part(b.stdout) for b in boards)
     assert len(ray_rows) >= 6 and ray_rows == local_rows
@@ -125,11 +160,18 @@ def test_ray_executor_gives_the_local_leaderboard(server, subset_dir, tmp_path):
 
 def test_tracking_server_dropping_mid_run_loses_nothing(server, subset_dir, tmp_path):
     slow = ["-o", "filters=8", "-o", "epochs=40"]  # cnn jobs of a few seconds, so the drop lands mid-run
-    env = dict(os.environ, MLFLOW_TRACKING_URI=server.uri, ZOO_CACHE_DIR=str(tmp_path / "cache"),
-               ZOO_DATA_DIR=str(subset_dir))
+    env = dict(
+        os.environ, MLFLOW_TRACKING_URI=server.uri, ZOO_CACHE_DIR=str(tmp_path / "cache"), ZOO_DATA_DIR=str(subset_dir)
+    )
     before = server.finished_jobs()
-    proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", "eval", *JOBS, *slow], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zoo.cli", "eval", *JOBS, *slow],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.time() + 300
     while server.finished_jobs() <= before and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -189,7 +231,7 @@ def test_ray_on_a_cluster_refuses_a_local_store(mlflow_uri):
         RayExecutor("ray://head:10001").check(Tracker(mlflow_uri))
 
 
-CRASHING_PLUGIN = '''
+CRASHING_PLUGIN = """
 import os
 from zoo import hookimpl
 
@@ -205,7 +247,7 @@ class Crash:
 @hookimpl
 def register_models(register):
     register("crash", lambda **kw: Crash(), pretrained=False, deterministic=True)
-'''
+"""
 
 
 def test_ray_worker_death_fails_only_its_job(subset_dir, tmp_path):
@@ -215,11 +257,34 @@ def test_ray_worker_death_fails_only_its_job(subset_dir, tmp_path):
     (site / "zoo_crash-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-crash\nVersion: 0.1\n")
     (site / "zoo_crash-0.1.dist-info" / "entry_points.txt").write_text("[protein_zoo]\ncrash = zoo_crash\n")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = dict(os.environ, MLFLOW_TRACKING_URI=uri, ZOO_DATA_DIR=str(subset_dir), RAY_AUTH_MODE="disabled",
-               PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-m", "zoo.cli", "eval", "--executor", "ray", "--model", "crash",
-                           "--model", "linear", "--task", "stability"], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600)
+    env = dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=uri,
+        ZOO_DATA_DIR=str(subset_dir),
+        RAY_AUTH_MODE="disabled",
+        PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zoo.cli",
+            "eval",
+            "--executor",
+            "ray",
+            "--model",
+            "crash",
+            "--model",
+            "linear",
+            "--task",
+            "stability",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "the Ray worker running this job died" in done.stdout
     runs = {r["tags.model"]: r for r in Tracker(uri).job_runs()}

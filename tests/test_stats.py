@@ -38,8 +38,15 @@ def test_resampled_spearman_equals_scipy_with_ties(noisy):
 def test_bootstrap_interval_agrees_with_scipy(noisy):
     y, p, _ = noisy
     low, high = bootstrap_spearman(y, p, resamples=2000, seed=0)
-    ref = stats.bootstrap((y, p), lambda a, b: stats.spearmanr(a, b).statistic, paired=True, vectorized=False,
-                          n_resamples=2000, method="percentile", random_state=0).confidence_interval
+    ref = stats.bootstrap(
+        (y, p),
+        lambda a, b: stats.spearmanr(a, b).statistic,
+        paired=True,
+        vectorized=False,
+        n_resamples=2000,
+        method="percentile",
+        random_state=0,
+    ).confidence_interval
     assert abs(low - ref.low) < 0.01 and abs(high - ref.high) < 0.01
     assert low < stats.spearmanr(y, p).statistic < high
     assert bootstrap_spearman(y, p, resamples=2000, seed=0) == (low, high)  # seeded
@@ -55,13 +62,40 @@ def test_paired_difference_known_cases(noisy):
     assert worse["high"] < -0.1
 
 
-def fake_run(name, task="t", seed=0, pretrained=False, score=0.5, options="{}", data="d1", start=1, outcome="ok",
-             model=None, **extra):
-    return {"run_id": name, "start_time": start, "tags.task": task, "tags.model": model or name, "tags.seed": str(seed),
-            "tags.profile": "default", "params.clip_predictions": "False", "tags.pretrained": str(pretrained).lower(),
-            "tags.outcome": outcome, "tags.job_key": name, "metrics.test_spearman": score, "tags.options": options,
-            "tags.plugin": "p", "tags.plugin_version": "1", "tags.data_sha256": data, "metrics.test_pearson": 0.0,
-            "metrics.test_mse": 0.0, "metrics.fit_seconds": 1.0, **extra}
+def fake_run(
+    name,
+    task="t",
+    seed=0,
+    pretrained=False,
+    score=0.5,
+    options="{}",
+    data="d1",
+    start=1,
+    outcome="ok",
+    model=None,
+    **extra,
+):
+    return {
+        "run_id": name,
+        "start_time": start,
+        "tags.task": task,
+        "tags.model": model or name,
+        "tags.seed": str(seed),
+        "tags.profile": "default",
+        "params.clip_predictions": "False",
+        "tags.pretrained": str(pretrained).lower(),
+        "tags.outcome": outcome,
+        "tags.job_key": name,
+        "metrics.test_spearman": score,
+        "tags.options": options,
+        "tags.plugin": "p",
+        "tags.plugin_version": "1",
+        "tags.data_sha256": data,
+        "metrics.test_pearson": 0.0,
+        "metrics.test_mse": 0.0,
+        "metrics.fit_seconds": 1.0,
+        **extra,
+    }
 
 
 def fake_runs(noisy, gap: float):
@@ -88,8 +122,10 @@ def test_verdicts_follow_the_interval(noisy, gap, word):
 
 
 def test_compare_refuses_runs_on_different_sequences():
-    frames = {"a": pd.DataFrame({"sequence": ["AC", "DE"], "target": [1, 2], "prediction": [1, 2]}),
-              "b": pd.DataFrame({"sequence": ["AC", "DF"], "target": [1, 2], "prediction": [2, 1]})}
+    frames = {
+        "a": pd.DataFrame({"sequence": ["AC", "DE"], "target": [1, 2], "prediction": [1, 2]}),
+        "b": pd.DataFrame({"sequence": ["AC", "DF"], "target": [1, 2], "prediction": [2, 1]}),
+    }
     table = analysis.rows([fake_run("a"), fake_run("b")])["t"]
     with pytest.raises(ValueError, match="different sequences"):
         analysis.compare(frames.__getitem__, table[0], table[1])
@@ -104,34 +140,46 @@ def test_two_level_interval_is_the_paired_bootstrap_with_one_seed_and_wider_with
     # three seeds of a that differ a lot (training noise): the interval must widen to hold it
     seeds = np.stack([resampled_spearman(y, better + k * rng.normal(size=len(y))) for k in (0.0, 1.5, 3.0)])
     low, high = two_level_interval(seeds, b[None])
-    test_only = paired_bootstrap_mean_difference(y, [better + k * rng.normal(size=len(y)) for k in (0.0, 1.5, 3.0)],
-                                                 [p, p, p])
+    test_only = paired_bootstrap_mean_difference(
+        y, [better + k * rng.normal(size=len(y)) for k in (0.0, 1.5, 3.0)], [p, p, p]
+    )
     assert high - low > 1.5 * (test_only["high"] - test_only["low"])
 
 
 # --- issue 10: one row per configuration, never silently wrong -------------------------------------
 
+
 def test_different_options_make_different_rows_and_never_average():
     """The report: linear, then linear -o alpha=100, then other data, averaged as 'linear, seeds 3'."""
-    runs = [fake_run("a", model="linear", score=0.5, start=1),
-            fake_run("b", model="linear", score=-0.2, options='{"alpha": 100.0}', start=2),
-            fake_run("c", model="linear", score=0.1, data="d0", start=0)]
+    runs = [
+        fake_run("a", model="linear", score=0.5, start=1),
+        fake_run("b", model="linear", score=-0.2, options='{"alpha": 100.0}', start=2),
+        fake_run("c", model="linear", score=0.1, data="d0", start=0),
+    ]
     board = analysis.analyse(runs)
     assert [(r.label, len(r.runs), round(r.score, 3)) for r in board.tables["t"]] == [
-        ("linear", 1, 0.5), ("linear (alpha=100.0)", 1, -0.2)]
+        ("linear", 1, 0.5),
+        ("linear (alpha=100.0)", 1, -0.2),
+    ]
     text = page.render(board)
     assert "1 older run(s) on other data for this task name were left out" in text
     assert "| linear (alpha=100.0) | no | -0.200 |" in text
 
 
 def test_two_plugins_configurations_are_named_apart():
-    runs = [fake_run("a", model="knn"), {**fake_run("b", model="knn"), "tags.plugin": "other", "tags.plugin_version": "2"}]
+    runs = [
+        fake_run("a", model="knn"),
+        {**fake_run("b", model="knn"), "tags.plugin": "other", "tags.plugin_version": "2"},
+    ]
     assert sorted(r.label for r in analysis.rows(runs)["t"]) == ["knn [other 2]", "knn [p 1]"]
 
 
 def test_nan_scores_never_win_and_count_as_failures():
-    runs = [fake_run("sup", score=0.3), fake_run("nan", score=float("nan")),
-            fake_run("pre", pretrained=True, score=float("nan"))]
+    runs = [
+        fake_run("sup", score=0.3),
+        fake_run("nan", score=float("nan")),
+        fake_run("pre", pretrained=True, score=float("nan")),
+    ]
     board = analysis.analyse(runs)
     table = board.tables["t"]
     assert [r.label for r in table if r.ok] == ["sup"] and analysis.best(table) == (None, table[0])
@@ -162,10 +210,19 @@ def test_untrusted_text_cannot_become_a_link_an_image_or_html():
 
 
 def test_not_run_models_are_listed_once_per_family():
-    runs = [fake_run(f"{m}-{t}", task=t, model=m, outcome="unavailable", score=None, pretrained=True,
-                     **{"tags.message": f"weights unavailable for {m}"})
-            for m in ("esm2-8m", "esm2-8m-finetune") for t in ("t1", "t2")] + [fake_run("lin", task="t1"),
-                                                                                 fake_run("lin2", task="t2")]
+    runs = [
+        fake_run(
+            f"{m}-{t}",
+            task=t,
+            model=m,
+            outcome="unavailable",
+            score=None,
+            pretrained=True,
+            **{"tags.message": f"weights unavailable for {m}"},
+        )
+        for m in ("esm2-8m", "esm2-8m-finetune")
+        for t in ("t1", "t2")
+    ] + [fake_run("lin", task="t1"), fake_run("lin2", task="t2")]
     text = page.render(analysis.analyse(runs))
     section = text.split("## Models that did not run")[1]
     assert section.count("- **esm2-8m") == 1 and "**esm2-8m, esm2-8m-finetune** (unavailable, every task)" in section
@@ -195,20 +252,34 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     from zoo.runner import Runner, plan
     from zoo.tracking import Tracker
 
-    registry = build([("linear", "0.1.0", linear_plugin), ("cnn", "0.1.0", cnn_plugin), ("tape-tasks", "0.1.0", tape_plugin)])
+    registry = build(
+        [("linear", "0.1.0", linear_plugin), ("cnn", "0.1.0", cnn_plugin), ("tape-tasks", "0.1.0", tape_plugin)]
+    )
     tracker = Tracker(experiment="learning-curves")
-    jobs = plan(registry, ["linear", "cnn"], ["stability"], seeds=2, train_sizes=[48, 192, None],
-                options={"filters": 8, "epochs": 1})
-    assert [j.name for j in jobs][:5] == ["linear/stability/seed0/n48", "linear/stability/seed1/n48",
-                                         "linear/stability/seed0/n192", "linear/stability/seed1/n192",
-                                         "linear/stability/seed0"]
+    jobs = plan(
+        registry,
+        ["linear", "cnn"],
+        ["stability"],
+        seeds=2,
+        train_sizes=[48, 192, None],
+        options={"filters": 8, "epochs": 1},
+    )
+    assert [j.name for j in jobs][:5] == [
+        "linear/stability/seed0/n48",
+        "linear/stability/seed1/n48",
+        "linear/stability/seed0/n192",
+        "linear/stability/seed1/n192",
+        "linear/stability/seed0",
+    ]
     outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
     assert all(o.status == "ok" for o in outcomes)
     runs = tracker.job_runs()
     curves = analysis.curves(runs)["stability"]
     assert [p.n for p in curves["linear"].points] == [48, 192, 400]
-    assert all(p.mean_metric("test_spearman_ci_low") <= p.mean <= p.mean_metric("test_spearman_ci_high")
-               for p in curves["cnn (epochs=1, filters=8)"].points)
+    assert all(
+        p.mean_metric("test_spearman_ci_low") <= p.mean <= p.mean_metric("test_spearman_ci_high")
+        for p in curves["cnn (epochs=1, filters=8)"].points
+    )
     from zoo import publish
 
     publish.publish(analysis.analyse(runs), tmp_path / "README.md", None)
@@ -223,8 +294,13 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
         def register_models(self, register):
             register("linear-as-pretrained", linear_plugin.make_ridge, pretrained=True, deterministic=True)
 
-    registry = build([("linear", "0.1.0", linear_plugin), ("tape-tasks", "0.1.0", tape_plugin),
-                      ("relabelled", "0.1.0", Relabelled())])
+    registry = build(
+        [
+            ("linear", "0.1.0", linear_plugin),
+            ("tape-tasks", "0.1.0", tape_plugin),
+            ("relabelled", "0.1.0", Relabelled()),
+        ]
+    )
     jobs = plan(registry, ["linear-as-pretrained"], ["stability"], seeds=2, train_sizes=[48, 192, 1000, None])
     outcomes = Runner(registry, tracker, data_dir=str(subset_dir)).run(jobs, {})
     too_big = [o for o in outcomes if o.job.train_size == 1000]  # the subset's train split has 400
@@ -243,11 +319,14 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
 
 
 def test_curve_statement_groups_sizes_by_verdict():
-    pairs = [analysis.Pair(n, "p", 0, "s", 0, 1, 0, low, high)
-             for n, low, high in ((24, 0.01, 0.2), (96, -0.1, 0.1), (53614, -0.1, -0.01))]
+    pairs = [
+        analysis.Pair(n, "p", 0, "s", 0, 1, 0, low, high)
+        for n, low, high in ((24, 0.01, 0.2), (96, -0.1, 0.1), (53614, -0.1, -0.01))
+    ]
     assert page.curve_statement("t", pairs) == (
         "**t:** pretraining helps at N=24; inconclusive at N=96; pretraining does not help at N=53,614 "
-        "(two-level bootstrap 95% CI of the difference of seed means).")
+        "(two-level bootstrap 95% CI of the difference of seed means)."
+    )
 
 
 def test_seed_averaged_paired_difference(noisy):

@@ -70,7 +70,9 @@ def tape_layout(root, task: str, frame: pd.DataFrame, fmt: str) -> None:
         if fmt == "lmdb":
             write_tape_lmdb(folder / f"{task}_{split}.lmdb", part, key)
         else:
-            records = [{"primary": s, "protein_length": len(s), key: [float(y)]} for s, y in zip(part.sequence, part.target)]
+            records = [
+                {"primary": s, "protein_length": len(s), key: [float(y)]} for s, y in zip(part.sequence, part.target)
+            ]
             (folder / f"{task}_{split}.json").write_text(json.dumps(records))
 
 
@@ -97,17 +99,20 @@ def test_lmdb_refuses_arbitrary_pickles(tmp_path):
 GOOD_ROWS = "sequence,target,split\nACDE,1.0,train\nACDF,2.0,valid\nACDG,0.5,test\n"
 
 
-@pytest.mark.parametrize("content, message", [
-    (GOOD_ROWS.replace("ACDF", "ACDx"), r"line 3: sequence has 'x' at position 4.*Fix: correct or drop"),
-    (GOOD_ROWS.replace("ACDF", "AC*F"), r"line 3: sequence has '\*' at position 3"),
-    (GOOD_ROWS.replace("ACDG", "AC G"), r"line 4: sequence has ' ' at position 3"),
-    (GOOD_ROWS.replace("ACDF", "ACdF"), r"line 3: sequence has 'd' at position 3.*\(uppercase"),
-    (GOOD_ROWS.replace("2.0", "nan"), r"line 3: target is nan, not a finite number"),
-    (GOOD_ROWS.replace("2.0", "inf"), r"line 3: target is inf, not a finite number"),
-    (GOOD_ROWS.replace("2.0", ""), r"line 3: target is nan, not a finite number"),
-    (GOOD_ROWS.replace("sequence,", "seq,"), r"missing column\(s\) sequence.*needs the header"),
-    (GOOD_ROWS.replace("test\n", "tst\n"), r"split labels 'tst' \(first on line 4\) are not train, valid or test"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (GOOD_ROWS.replace("ACDF", "ACDx"), r"line 3: sequence has 'x' at position 4.*Fix: correct or drop"),
+        (GOOD_ROWS.replace("ACDF", "AC*F"), r"line 3: sequence has '\*' at position 3"),
+        (GOOD_ROWS.replace("ACDG", "AC G"), r"line 4: sequence has ' ' at position 3"),
+        (GOOD_ROWS.replace("ACDF", "ACdF"), r"line 3: sequence has 'd' at position 3.*\(uppercase"),
+        (GOOD_ROWS.replace("2.0", "nan"), r"line 3: target is nan, not a finite number"),
+        (GOOD_ROWS.replace("2.0", "inf"), r"line 3: target is inf, not a finite number"),
+        (GOOD_ROWS.replace("2.0", ""), r"line 3: target is nan, not a finite number"),
+        (GOOD_ROWS.replace("sequence,", "seq,"), r"missing column\(s\) sequence.*needs the header"),
+        (GOOD_ROWS.replace("test\n", "tst\n"), r"split labels 'tst' \(first on line 4\) are not train, valid or test"),
+    ],
+)
 def test_bad_input_names_file_row_and_fix(tmp_path, content, message):
     path = tmp_path / "stability" / "stability.csv"
     path.parent.mkdir()
@@ -163,7 +168,9 @@ def test_download_checks_tape_counts(tape_server, tmp_path, monkeypatch):
     url, _ = tape_server
     monkeypatch.setattr(tape, "TAPE_URL", url)  # the network edge: loopback instead of S3
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
-    with pytest.raises(DataError, match="split sizes 400/100/150 differ from TAPE's 53614/2512/12851.*delete the cache"):
+    with pytest.raises(
+        DataError, match="split sizes 400/100/150 differ from TAPE's 53614/2512/12851.*delete the cache"
+    ):
         tape.load("stability")
 
 
@@ -193,8 +200,13 @@ def test_unreachable_download_says_how_to_go_offline(tmp_path, monkeypatch):
 
 from zoo_tasks import gb1  # noqa: E402
 
-GB1_COUNTS = {"one_vs_rest": (25, 3, 8705), "two_vs_rest": (381, 43, 8309), "three_vs_rest": (2691, 299, 5743),
-              "low_vs_high": (4580, 509, 3644), "sampled": (6289, 699, 1745)}
+GB1_COUNTS = {
+    "one_vs_rest": (25, 3, 8705),
+    "two_vs_rest": (381, 43, 8309),
+    "three_vs_rest": (2691, 299, 5743),
+    "low_vs_high": (4580, 509, 3644),
+    "sampled": (6289, 699, 1745),
+}
 
 
 @pytest.mark.parametrize("split", sorted(GB1_COUNTS))
@@ -215,9 +227,14 @@ def flip_server(tmp_path, data_dir):
     with zipfile.ZipFile(archive, "w") as zf:
         for split in gb1.SPLITS:
             frame = pd.read_csv(data_dir / "gb1" / f"gb1_{split}.csv.gz").groupby("split").head(20)
-            flip = pd.DataFrame({"sequence": frame.sequence, "target": frame.target,
-                                 "set": frame.split.replace({"valid": "train"}),
-                                 "validation": frame.split.eq("valid")})
+            flip = pd.DataFrame(
+                {
+                    "sequence": frame.sequence,
+                    "target": frame.target,
+                    "set": frame.split.replace({"valid": "train"}),
+                    "validation": frame.split.eq("valid"),
+                }
+            )
             zf.writestr(f"splits/{split}.csv", flip.to_csv(index=False))
     handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **kw)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -241,6 +258,7 @@ def test_flip_download_is_verified_and_converted(flip_server, tmp_path, monkeypa
 
 # --- issue 10: inputs that crashed or hung the CLI ------------------------------------------------
 
+
 def test_truncated_lmdb_is_an_error_not_a_bus_error(tmp_path, subset_dir):
     """`truncate -s 8192 stability_train.lmdb/data.mdb` killed zoo eval with SIGBUS (exit 135). Run in a
     child process, so a regression shows up as a dead child instead of a dead test run."""
@@ -252,8 +270,10 @@ def test_truncated_lmdb_is_an_error_not_a_bus_error(tmp_path, subset_dir):
     data = tmp_path / "stability" / "stability_train.lmdb" / "data.mdb"
     with open(data, "r+b") as fh:
         fh.truncate(8192)
-    code = ("from zoo_tasks import tape\ntry:\n    tape.load('stability', data_dir=%r)\n"
-            "except Exception as exc:\n    print(type(exc).__name__, exc)\n" % str(tmp_path))
+    code = (
+        "from zoo_tasks import tape\ntry:\n    tape.load('stability', data_dir=%r)\n"
+        "except Exception as exc:\n    print(type(exc).__name__, exc)\n" % str(tmp_path)
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("DataError") and "truncated: 8,192 bytes, but its header says" in out.stdout

@@ -42,9 +42,7 @@ class Split:
     def __post_init__(self) -> None:
         targets = np.asarray(self.targets, dtype=np.float64)
         if targets.shape != (len(self.sequences),):
-            raise ValueError(
-                f"Split has {len(self.sequences)} sequences but targets of shape {targets.shape}"
-            )
+            raise ValueError(f"Split has {len(self.sequences)} sequences but targets of shape {targets.shape}")
         object.__setattr__(self, "targets", targets)
 
     def __len__(self) -> int:

@@ -56,9 +56,14 @@ def options_of(run: dict) -> dict[str, Any]:
 
 def config(run: dict) -> tuple:
     """What makes a leaderboard row, apart from the task, its data and the train size."""
-    return (run.get(f"tags.{names.MODEL}"), run.get(f"tags.{names.PLUGIN}"), run.get(f"tags.{names.PLUGIN_VERSION}"),
-            run.get(f"tags.{names.OPTIONS}") or "{}", run.get(f"tags.{names.PROFILE}"),
-            run.get(f"params.{names.CLIP}") == "True")
+    return (
+        run.get(f"tags.{names.MODEL}"),
+        run.get(f"tags.{names.PLUGIN}"),
+        run.get(f"tags.{names.PLUGIN_VERSION}"),
+        run.get(f"tags.{names.OPTIONS}") or "{}",
+        run.get(f"tags.{names.PROFILE}"),
+        run.get(f"params.{names.CLIP}") == "True",
+    )
 
 
 def labels(runs: Iterable[dict]) -> dict[tuple, str]:
@@ -81,18 +86,26 @@ def current_data(runs: list[dict]) -> tuple[list[dict], dict[str, str]]:
     """Per task, only the runs on the data of its newest run; and a note per task with left-out runs."""
     newest: dict[str, tuple[int, str]] = {}
     for r in runs:
-        task, digest, start = r.get(f"tags.{names.TASK}"), r.get(f"tags.{names.DATA_SHA256}") or "", r.get("start_time") or 0
+        task, digest, start = (
+            str(r.get(f"tags.{names.TASK}")),
+            r.get(f"tags.{names.DATA_SHA256}") or "",
+            r.get("start_time") or 0,
+        )
         if digest and (task not in newest or start > newest[task][0]):
             newest[task] = (start, digest)
-    kept, left = [], {}
+    kept: list[dict] = []
+    left: dict[str, int] = {}
     for r in runs:
-        task, digest = r.get(f"tags.{names.TASK}"), r.get(f"tags.{names.DATA_SHA256}") or ""
+        task, digest = str(r.get(f"tags.{names.TASK}")), r.get(f"tags.{names.DATA_SHA256}") or ""
         if task in newest and digest and digest != newest[task][1]:
             left[task] = left.get(task, 0) + 1
         else:
             kept.append(r)
-    notes = {task: f"{n} older run(s) on other data for this task name were left out (only the newest data, "
-                   f"sha256 {newest[task][1][:12]}…, is shown)" for task, n in left.items()}
+    notes = {
+        task: f"{n} older run(s) on other data for this task name were left out (only the newest data, "
+        f"sha256 {newest[task][1][:12]}…, is shown)"
+        for task, n in left.items()
+    }
     return kept, notes
 
 
@@ -160,9 +173,19 @@ def rows(runs: list[dict]) -> dict[str, list[Row]]:
         ok = sorted((r for r in group if succeeded(r)), key=_seed)
         failed = sorted((r for r in group if not succeeded(r)), key=lambda r: r.get("start_time") or 0)
         notes = next((r.get(f"tags.{names.DATA_NOTES}") for r in group if r.get(f"tags.{names.DATA_NOTES}")), "")
-        tables.setdefault(task, []).append(Row(
-            task, named[cfg], cfg[0], group[0].get(f"tags.{names.PRETRAINED}") == "true", cfg[4], cfg[5],
-            ok, failed, notes or ""))
+        tables.setdefault(task, []).append(
+            Row(
+                task,
+                named[cfg],
+                cfg[0],
+                group[0].get(f"tags.{names.PRETRAINED}") == "true",
+                cfg[4],
+                cfg[5],
+                ok,
+                failed,
+                notes or "",
+            )
+        )
     for table in tables.values():
         table.sort(key=lambda r: (-r.score, r.label))
     return dict(sorted(tables.items()))
@@ -232,8 +255,11 @@ class Curve:
 def _curve_runs(runs: list[dict]) -> list[dict]:
     """Successful, unclipped runs with their training-set size as ``n`` (clipping raises Spearman, so
     a clipped run would not continue an unclipped curve)."""
-    return [{**r, "n": int(r[f"params.{names.TRAIN_SEQUENCES}"])} for r in runs
-            if succeeded(r) and r.get(f"params.{names.CLIP}") != "True" and f"params.{names.TRAIN_SEQUENCES}" in r]
+    return [
+        {**r, "n": int(r[f"params.{names.TRAIN_SEQUENCES}"])}
+        for r in runs
+        if succeeded(r) and r.get(f"params.{names.CLIP}") != "True" and f"params.{names.TRAIN_SEQUENCES}" in r
+    ]
 
 
 def curves(runs: list[dict]) -> dict[str, dict[str, Curve]]:
@@ -249,9 +275,13 @@ def curves(runs: list[dict]) -> dict[str, dict[str, Curve]]:
             label = named[config(r)]
             kinds[label] = r.get(f"tags.{names.PRETRAINED}") == "true"
             grouped.setdefault(task, {}).setdefault(label, {}).setdefault(r["n"], []).append(r)
-    return {task: {label: Curve(label, kinds[label], [Point(n, sorted(rs, key=_seed)) for n, rs in sorted(by_n.items())])
-                   for label, by_n in sorted(by_label.items())}
-            for task, by_label in sorted(grouped.items())}
+    return {
+        task: {
+            label: Curve(label, kinds[label], [Point(n, sorted(rs, key=_seed)) for n, rs in sorted(by_n.items())])
+            for label, by_n in sorted(by_label.items())
+        }
+        for task, by_label in sorted(grouped.items())
+    }
 
 
 @dataclass
@@ -295,9 +325,21 @@ def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list
         low, high = two_level_interval(
             np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames_a]),
             np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames_b]),
-            paired=paired)
-        out.append(Pair(n, pre.label, pre_score, sup.label, sup_score, min(len(seeds_a), len(seeds_b)),
-                        pre_score - sup_score, low, high))
+            paired=paired,
+        )
+        out.append(
+            Pair(
+                n,
+                pre.label,
+                pre_score,
+                sup.label,
+                sup_score,
+                min(len(seeds_a), len(seeds_b)),
+                pre_score - sup_score,
+                low,
+                high,
+            )
+        )
     return out
 
 

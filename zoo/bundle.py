@@ -60,8 +60,12 @@ def _testset_id(sequences: list[str], targets: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def export(runs: Iterable[dict], predictions: Callable[[str], Any], folder: str | Path,
-           progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def export(
+    runs: Iterable[dict],
+    predictions: Callable[[str], Any],
+    folder: str | Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
     """Write ``runs`` (flat run dicts) and the test predictions of the successful ones to ``folder``.
     Files of runs no longer exported are removed, so the folder is exactly the bundle."""
     folder = Path(folder)
@@ -97,7 +101,7 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     import io
 
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     write_atomic(path, buffer.getvalue())
 
 
@@ -108,8 +112,10 @@ class Bundle:
         self.folder = Path(folder)
         path = self.folder / RUNS
         if not path.is_file():
-            raise ZooError(f"{self.folder} is not a results bundle: {RUNS} is missing. Fix: give the folder "
-                           f"`zoo export` wrote, e.g. leaderboard/runs.")
+            raise ZooError(
+                f"{self.folder} is not a results bundle: {RUNS} is missing. Fix: give the folder "
+                f"`zoo export` wrote, e.g. leaderboard/runs."
+            )
         self.records = []
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             if line.strip():
@@ -157,8 +163,11 @@ def import_into(bundle: Bundle, tracker, progress: Callable[[int, int], None] | 
         if record["run_id"] in present:
             skipped += 1
         else:
-            tracker.import_run(record, bundle.predictions(record["run_id"]) if "testset" in record else None,
-                               {IMPORTED_FROM: record["run_id"]})
+            tracker.import_run(
+                record,
+                bundle.predictions(record["run_id"]) if "testset" in record else None,
+                {IMPORTED_FROM: record["run_id"]},
+            )
             created += 1
         if progress:
             progress(i + 1, len(bundle.records))

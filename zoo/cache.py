@@ -61,7 +61,10 @@ class EmbeddingCache:
                 if len(keys) != len(values) or _checksum(values) != check:
                     raise ValueError("checksum mismatch")
             except Exception as exc:  # truncated, garbled or tampered: recompute its rows
-                warnings.warn(f"embedding cache shard {shard} is damaged ({exc}); deleting it, its rows are recomputed")
+                warnings.warn(
+                    f"embedding cache shard {shard} is damaged ({exc}); deleting it, its rows are recomputed",
+                    stacklevel=2,
+                )
                 self.corrupt.append(shard.name)
                 shard.unlink(missing_ok=True)
                 continue
@@ -75,8 +78,13 @@ class EmbeddingCache:
             np.savez(fh, keys=np.array(keys), values=values, checksum=np.array(_checksum(values)))
         os.replace(tmp, self.folder / f"shard-{Path(tmp).stem[5:]}.npz")
 
-    def get(self, sequences: Sequence[str], compute: Callable[[list[str]], np.ndarray],
-            shard_size: int = 1024, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def get(
+        self,
+        sequences: Sequence[str],
+        compute: Callable[[list[str]], np.ndarray],
+        shard_size: int = 1024,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
         """Embeddings of ``sequences`` in order; only the ones not cached are computed, in
         chunks of ``shard_size`` that are each saved as soon as they are done.
         ``progress(done, total)`` counts the sequences computed."""
@@ -91,7 +99,7 @@ class EmbeddingCache:
         todo = sorted(missing.items(), key=lambda kv: len(kv[1]))  # similar lengths share a shard
         self.computed = len(todo)
         for start in range(0, len(todo), shard_size):
-            chunk = todo[start:start + shard_size]
+            chunk = todo[start : start + shard_size]
             values = np.asarray(compute([seq for _, seq in chunk]), dtype=np.float32)
             self._write([k for k, _ in chunk], values)
             known.update(zip((k for k, _ in chunk), values))

@@ -20,15 +20,19 @@ EXIT_INTERRUPTED = 130
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="zoo", description="protein-zoo: is pretraining necessary for protein fitness-landscape prediction?",
+        prog="zoo",
+        description="protein-zoo: is pretraining necessary for protein fitness-landscape prediction?",
         epilog="Environment: ZOO_DATA_DIR (local data), ZOO_LOAD_PLUGINS (which plugins load; -name leaves one "
-               "out), ZOO_CACHE_DIR (downloads, embeddings), MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).")
+        "out), ZOO_CACHE_DIR (downloads, embeddings), MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).",
+    )
     parser.add_argument("--version", action="version", version=f"protein-zoo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_dir = argparse.ArgumentParser(add_help=False)
-    data_dir.add_argument("--data-dir", default=os.environ.get("ZOO_DATA_DIR"),
-                          help="folder holding <task>/ data (default: $ZOO_DATA_DIR; unset: each task downloads "
-                               "its official data)")
+    data_dir.add_argument(
+        "--data-dir",
+        default=os.environ.get("ZOO_DATA_DIR"),
+        help="folder holding <task>/ data (default: $ZOO_DATA_DIR; unset: each task downloads its official data)",
+    )
     common = {"data_dir": data_dir}
     for module in (evaluate, store, info, results):
         module.add(sub, common)
@@ -43,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zoo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("zoo: interrupted. Finished jobs are recorded and unfinished runs marked KILLED; run the same "
-              "command again to resume.", file=sys.stderr)
+        print(
+            "zoo: interrupted. Finished jobs are recorded and unfinished runs marked KILLED; run the same "
+            "command again to resume.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
 
 

@@ -42,17 +42,23 @@ class Option:
         if self.kind in (int, float):
             number = _number(value)
             if number is None or (self.kind is int and not float(number).is_integer()):
-                raise ContractError(f"{where}: expected {'an integer' if self.kind is int else 'a number'}. "
-                                    f"Fix: e.g. -o {name}={self.default if self.default is not None else 1}.")
+                raise ContractError(
+                    f"{where}: expected {'an integer' if self.kind is int else 'a number'}. "
+                    f"Fix: e.g. -o {name}={self.default if self.default is not None else 1}."
+                )
             if self.minimum is not None and number < self.minimum:
-                raise ContractError(f"{where}: must be at least {self.minimum:g}, or the model cannot be built. "
-                                    f"Fix: choose a value >= {self.minimum:g}.")
+                raise ContractError(
+                    f"{where}: must be at least {self.minimum:g}, or the model cannot be built. "
+                    f"Fix: choose a value >= {self.minimum:g}."
+                )
             if self.above is not None and number <= self.above:
                 raise ContractError(f"{where}: must be greater than {self.above:g}. Fix: choose a larger value.")
             return int(number) if self.kind is int else float(number)
         if self.kind is not None and not isinstance(value, self.kind):
-            raise ContractError(f"{where}: expected {self.kind.__name__}, got {type(value).__name__}. "
-                                f"Fix: give -o {name}=<{self.kind.__name__}>.")
+            raise ContractError(
+                f"{where}: expected {self.kind.__name__}, got {type(value).__name__}. "
+                f"Fix: give -o {name}=<{self.kind.__name__}>."
+            )
         return value
 
 
@@ -114,8 +120,9 @@ def build_spec(kind: str, name: str, given: dict[str, Any]) -> ModelSpec | TaskS
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ContractError(f"register({name!r}) got an unknown field {key!r}.{hint} "
-                                f"A {kind} declares: {', '.join(known)}.")
+            raise ContractError(
+                f"register({name!r}) got an unknown field {key!r}.{hint} A {kind} declares: {', '.join(known)}."
+            )
     if cls is ModelSpec and "pretrained" not in given:
         raise ContractError(f"model {name!r} must say whether it is pretrained: register(..., pretrained=True/False)")
     values = dict(given)

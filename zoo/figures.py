@@ -71,8 +71,15 @@ def task_bars(task: str, rows: list[Any], reference: list[dict[str, str]], path:
     ax.set_title(f"{task}\nbars: mean over seeds; lines: 95% CI (test items and seeds resampled)", fontsize=10)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in (SUPERVISED, PRETRAINED)]
     handles.append(plt.Line2D([], [], marker="D", color=REFERENCE, linestyle=""))
-    ax.legend(handles, ["supervised", "pretrained", "published (not run here)"], fontsize=8,
-              loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    ax.legend(
+        handles,
+        ["supervised", "pretrained", "published (not run here)"],
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=3,
+        frameon=False,
+    )
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
@@ -93,8 +100,9 @@ def learning_curve(task: str, curves: dict[str, Any], path: str | Path) -> Path:
         high = np.array([p.mean_metric("test_spearman_ci_high") for p in curve.points])
         color = colours[i % 10]
         style = dict(marker="o", linestyle="-") if curve.pretrained else dict(marker="s", linestyle="--")
-        ax.plot(n, mean, color=color, label=f"{curve.label} ({'pretrained' if curve.pretrained else 'supervised'})",
-                **style)
+        ax.plot(
+            n, mean, color=color, label=f"{curve.label} ({'pretrained' if curve.pretrained else 'supervised'})", **style
+        )
         known = np.isfinite(low) & np.isfinite(high)
         ax.fill_between(n, np.where(known, low, mean), np.where(known, high, mean), color=color, alpha=0.12)
     ax.set_xscale("log")

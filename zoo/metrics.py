@@ -45,43 +45,52 @@ def _rowwise_spearman(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray) -
     rt -= rt.mean(axis=1, keepdims=True)
     rp -= rp.mean(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (rt * rp).sum(axis=1) / np.sqrt((rt ** 2).sum(axis=1) * (rp ** 2).sum(axis=1))
+        return (rt * rp).sum(axis=1) / np.sqrt((rt**2).sum(axis=1) * (rp**2).sum(axis=1))
 
 
 def _resamples(n: int, resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
 
 
-def bootstrap_spearman(y_true, y_pred, *, resamples: int = 1000, seed: int = 0, level: float = 0.95,
-                       block: int = 100) -> tuple[float, float]:
+def bootstrap_spearman(
+    y_true, y_pred, *, resamples: int = 1000, seed: int = 0, level: float = 0.95, block: int = 100
+) -> tuple[float, float]:
     """Percentile bootstrap interval of Spearman over test-set resamples (vectorised, seeded).
 
     Resamples are processed ``block`` at a time to bound memory on large test sets."""
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     idx = _resamples(len(y_true), resamples, seed)
-    values = np.concatenate([_rowwise_spearman(y_true, y_pred, i) for i in np.array_split(idx, max(1, resamples // block))])
+    values = np.concatenate(
+        [_rowwise_spearman(y_true, y_pred, i) for i in np.array_split(idx, max(1, resamples // block))]
+    )
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return float(low), float(high)
 
 
-def paired_bootstrap_difference(y_true, pred_a, pred_b, *, resamples: int = 1000, seed: int = 0,
-                                level: float = 0.95, block: int = 100) -> dict[str, float]:
+def paired_bootstrap_difference(
+    y_true, pred_a, pred_b, *, resamples: int = 1000, seed: int = 0, level: float = 0.95, block: int = 100
+) -> dict[str, float]:
     """Spearman(a) - Spearman(b) on the same test resamples: the estimate and its percentile interval."""
-    return paired_bootstrap_mean_difference(y_true, [pred_a], [pred_b], resamples=resamples, seed=seed,
-                                            level=level, block=block)
+    return paired_bootstrap_mean_difference(
+        y_true, [pred_a], [pred_b], resamples=resamples, seed=seed, level=level, block=block
+    )
 
 
-def paired_bootstrap_mean_difference(y_true, preds_a, preds_b, *, resamples: int = 1000, seed: int = 0,
-                                     level: float = 0.95, block: int = 100) -> dict[str, float]:
+def paired_bootstrap_mean_difference(
+    y_true, preds_a, preds_b, *, resamples: int = 1000, seed: int = 0, level: float = 0.95, block: int = 100
+) -> dict[str, float]:
     """Mean over pairs (e.g. seeds) of Spearman(a_k) - Spearman(b_k), every pair on the same test
     resamples: the estimate and its percentile interval."""
     y_true = np.asarray(y_true, float)
     pairs = [(np.asarray(a, float), np.asarray(b, float)) for a, b in zip(preds_a, preds_b, strict=True)]
     idx = _resamples(len(y_true), resamples, seed)
-    diffs = np.concatenate([
-        np.mean([_rowwise_spearman(y_true, a, i) - _rowwise_spearman(y_true, b, i) for a, b in pairs], axis=0)
-        for i in np.array_split(idx, max(1, resamples // block))])
+    diffs = np.concatenate(
+        [
+            np.mean([_rowwise_spearman(y_true, a, i) - _rowwise_spearman(y_true, b, i) for a, b in pairs], axis=0)
+            for i in np.array_split(idx, max(1, resamples // block))
+        ]
+    )
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(diffs, [tail, 100 - tail])
     estimate = np.mean([stats.spearmanr(y_true, a).statistic - stats.spearmanr(y_true, b).statistic for a, b in pairs])
@@ -95,11 +104,19 @@ def resampled_spearman(y_true, y_pred, *, resamples: int = RESAMPLES, seed: int 
     scored on the same resamples and two runs' vectors can be paired element by element."""
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     idx = _resamples(len(y_true), resamples, seed)
-    return np.concatenate([_rowwise_spearman(y_true, y_pred, i) for i in np.array_split(idx, max(1, resamples // block))])
+    return np.concatenate(
+        [_rowwise_spearman(y_true, y_pred, i) for i in np.array_split(idx, max(1, resamples // block))]
+    )
 
 
-def two_level_interval(scores_a: np.ndarray, scores_b: np.ndarray | None = None, *, paired: bool = False,
-                       seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def two_level_interval(
+    scores_a: np.ndarray,
+    scores_b: np.ndarray | None = None,
+    *,
+    paired: bool = False,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """Percentile interval of mean-over-seeds Spearman (of a, or of a minus b).
 
     ``scores_a`` is (seeds, resamples) from :func:`resampled_spearman`. Each bootstrap replicate

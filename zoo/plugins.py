@@ -115,8 +115,10 @@ class Registry:
 
 def conflict_message(kind: str, name: str, claims: list[Entry]) -> str:
     who = " and ".join(f"plugin {e.plugin!r} {e.version}" for e in claims)
-    return (f"{kind} {name!r} is claimed by {who}, so it is not run: the zoo cannot tell whose results they "
-            f"would be. Fix: uninstall one of them, or leave one out with {ENV_SELECT}=-{claims[-1].plugin}.")
+    return (
+        f"{kind} {name!r} is claimed by {who}, so it is not run: the zoo cannot tell whose results they "
+        f"would be. Fix: uninstall one of them, or leave one out with {ENV_SELECT}=-{claims[-1].plugin}."
+    )
 
 
 def _selected() -> tuple[set[str] | None, set[str]]:
@@ -148,8 +150,7 @@ def discover() -> Registry:
     registry = build([o for o in objects if id(o[2]) not in extra_ids] + EXTRA)
     for name in sorted(((wanted or set()) | unwanted) - {ep.name for ep in eps}):
         registry.plugins[name] = PluginInfo(
-            name, "-", error=str(did_you_mean("plugin", name, [ep.name for ep in eps]))
-            + f" (named in {ENV_SELECT})"
+            name, "-", error=str(did_you_mean("plugin", name, [ep.name for ep in eps])) + f" (named in {ENV_SELECT})"
         )
     return registry
 
@@ -182,8 +183,10 @@ def build(plugins: Iterable[tuple[str, str, object | Exception]]) -> Registry:
             info.error = f"Plugin {name!r} is invalid: {_explain(exc)}"
         except ValueError:  # pluggy refuses one object under two names
             other = pm.get_name(obj)
-            info.error = (f"Plugin {name!r} is the same object as plugin {other!r}; two entry points name one "
-                          f"module. Remove one of them.")
+            info.error = (
+                f"Plugin {name!r} is the same object as plugin {other!r}; two entry points name one "
+                f"module. Remove one of them."
+            )
     for hook in HOOKS:
         kind = "model" if hook == "register_models" else "task"
         impls = getattr(pm.hook, hook).get_hookimpls()
@@ -235,9 +238,11 @@ def _drop(registry: Registry, info: PluginInfo) -> None:
 def check_name(name: Any, kind: str = "plugin") -> str:
     """The one rule for model, task and plugin names: they become run names and file names."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise ZooError(f"{kind} name {name!r} is not allowed: use lowercase letters, digits, '-', '_' or '.', "
-                       f"starting with a letter or digit, at most 64 characters (it becomes part of run and "
-                       f"file names).")
+        raise ZooError(
+            f"{kind} name {name!r} is not allowed: use lowercase letters, digits, '-', '_' or '.', "
+            f"starting with a letter or digit, at most 64 characters (it becomes part of run and "
+            f"file names)."
+        )
     return name
 
 

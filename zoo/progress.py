@@ -26,9 +26,16 @@ class RateColumn(ProgressColumn):
 
 class Reporter:
     def __init__(self, console: Console | None = None):
-        self._progress = Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
-                                  RateColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                  console=console or Console(stderr=True))
+        self._progress = Progress(
+            TextColumn("{task.description:<36}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console or Console(stderr=True),
+        )
         self._jobs = self._progress.add_task("jobs", total=None)
         self._steps = self._progress.add_task("", total=None, visible=False)
 

@@ -12,8 +12,12 @@ from pathlib import Path
 @lru_cache(maxsize=1)
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 else "unknown"
@@ -29,8 +33,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, no GPU" \
-        if not _has_gpu() else f"{cpu}, {os.cpu_count()} cores, GPU"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, no GPU"
+        if not _has_gpu()
+        else f"{cpu}, {os.cpu_count()} cores, GPU"
+    )
 
 
 def _has_gpu() -> bool:

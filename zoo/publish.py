@@ -30,8 +30,10 @@ def read_reference(path: str | Path | None) -> list[dict]:
         except ValueError:
             missing.append("spearman (a number)")
         if missing:
-            raise ZooError(f"{path}, line {number}: missing {', '.join(missing)}. Fix: every published number needs "
-                           f"task, model, pretrained, spearman and its source.")
+            raise ZooError(
+                f"{path}, line {number}: missing {', '.join(missing)}. Fix: every published number needs "
+                f"task, model, pretrained, spearman and its source."
+            )
     return rows
 
 
@@ -55,8 +57,9 @@ def draw_figures(board: Board, reference: list[dict], folder: Path) -> dict[str,
     return drawn
 
 
-def publish(board: Board, output: str | Path, reference_path: Path | None, *, tracker=None,
-            generated: str | None = None) -> list[Path]:
+def publish(
+    board: Board, output: str | Path, reference_path: Path | None, *, tracker=None, generated: str | None = None
+) -> list[Path]:
     """Write the page (and its figures beside it, unless ``output`` is ``-``); returns what was written.
     With a ``tracker``, the page and figures are also logged to MLflow."""
     reference = read_reference(reference_path)
@@ -74,8 +77,10 @@ def publish(board: Board, output: str | Path, reference_path: Path | None, *, tr
     write_atomic(output, page.render(board, reference, reference_name=name, figures=drawn, generated=generated))
     written = [output, *(output.parent / f for f in drawn.values())]
     if tracker is not None:
-        run_id = tracker.start_run(f"zoo leaderboard {time.strftime('%Y-%m-%d %H:%M:%S')}",
-                                   {names.KIND: names.LEADERBOARD, "runs_read": str(board.runs_read)})
+        run_id = tracker.start_run(
+            f"zoo leaderboard {time.strftime('%Y-%m-%d %H:%M:%S')}",
+            {names.KIND: names.LEADERBOARD, "runs_read": str(board.runs_read)},
+        )
         for path in written:
             tracker.log_file(run_id, path)
         tracker.end_run(run_id)

@@ -26,7 +26,7 @@ def absolute_store(uri: str) -> str:
     """Workers may start in another folder: a relative sqlite path is made absolute."""
     prefix = "sqlite:///"
     if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
-        return prefix + os.path.abspath(uri[len(prefix):])
+        return prefix + os.path.abspath(uri[len(prefix) :])
     return uri
 
 
@@ -63,33 +63,48 @@ class RayExecutor:
     def check(self, tracker) -> None:
         """Before any compute: a cluster's workers cannot write into this machine's sqlite file."""
         if self.address and tracker.uri.startswith(("sqlite:", "file:")):
-            raise ZooError(f"--executor ray --address {self.address}: workers on other machines cannot write to "
-                           f"the local store {tracker.uri}. Fix: start an MLflow server (see docs/scaling.md) and "
-                           f"set MLFLOW_TRACKING_URI=http://HOST:5000.")
+            raise ZooError(
+                f"--executor ray --address {self.address}: workers on other machines cannot write to "
+                f"the local store {tracker.uri}. Fix: start an MLflow server (see docs/scaling.md) and "
+                f"set MLFLOW_TRACKING_URI=http://HOST:5000."
+            )
 
-    def run(self, pending: list[tuple[int, Any, str]], parent: str, *, tracker, data_dir: str | None,
-            resources_of) -> Iterator[tuple[int, Any]]:
+    def run(
+        self, pending: list[tuple[int, Any, str]], parent: str, *, tracker, data_dir: str | None, resources_of
+    ) -> Iterator[tuple[int, Any]]:
         """Run ``pending`` (index, job, key) as Ray tasks; ``resources_of(job)`` is the model's declared
         resources. Yields (index, outcome) as jobs finish."""
         try:
             import ray
         except ImportError as exc:
-            raise ZooError("--executor ray needs Ray. Fix: pip install -e '.[ray]' in the checkout (or pip install ray), "
-                           "or drop --executor to run here.") from exc
+            raise ZooError(
+                "--executor ray needs Ray. Fix: pip install -e '.[ray]' in the checkout (or pip install ray), "
+                "or drop --executor to run here."
+            ) from exc
 
         from zoo.runner import Outcome
 
         self.check(tracker)
         env = forwarded_env()
         try:
-            ray.init(address=self.address, runtime_env={"env_vars": env} if env else None, include_dashboard=False,
-                     ignore_reinit_error=True, log_to_driver=False)
+            ray.init(
+                address=self.address,
+                runtime_env={"env_vars": env} if env else None,
+                include_dashboard=False,
+                ignore_reinit_error=True,
+                log_to_driver=False,
+            )
         except Exception as exc:
-            raise ZooError(f"cannot start or join Ray (address {self.address or 'local'}): {type(exc).__name__}: "
-                           f"{str(exc)[:300]}. Fix: check `ray status` on the head node, or drop --address "
-                           f"to start Ray on this machine.") from exc
-        spec = {"uri": absolute_store(tracker.uri), "experiment": tracker.experiment,
-                "data_dir": os.path.abspath(data_dir) if data_dir else None}
+            raise ZooError(
+                f"cannot start or join Ray (address {self.address or 'local'}): {type(exc).__name__}: "
+                f"{str(exc)[:300]}. Fix: check `ray status` on the head node, or drop --address "
+                f"to start Ray on this machine."
+            ) from exc
+        spec = {
+            "uri": absolute_store(tracker.uri),
+            "experiment": tracker.experiment,
+            "data_dir": os.path.abspath(data_dir) if data_dir else None,
+        }
         task = ray.remote(max_retries=0)(_work)  # a failed job is reported, never rerun behind the user's back
         cluster = ray.cluster_resources()
         refs = {}

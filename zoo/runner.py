@@ -46,8 +46,18 @@ class Job:
 
     def key(self, data_fingerprint: str) -> str:
         """Identity for resume: the same plugin's model, configuration and data files mean the same result."""
-        parts = [self.model, self.task, self.seed, self.profile, self.clip, self.options, data_fingerprint,
-                 self.train_size, self.plugin, self.plugin_version]
+        parts = [
+            self.model,
+            self.task,
+            self.seed,
+            self.profile,
+            self.clip,
+            self.options,
+            data_fingerprint,
+            self.train_size,
+            self.plugin,
+            self.plugin_version,
+        ]
         return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
 
 
@@ -83,9 +93,17 @@ def _unique(items: list) -> list:
     return list(dict.fromkeys(items))
 
 
-def plan(registry: Registry, models: list[str], tasks: list[str], *, seeds: int = 3, profile: str = "default",
-         clip: bool | None = None, options: dict[str, Any] | None = None,
-         train_sizes: list[int | None] | None = None) -> list[Job]:
+def plan(
+    registry: Registry,
+    models: list[str],
+    tasks: list[str],
+    *,
+    seeds: int = 3,
+    profile: str = "default",
+    clip: bool | None = None,
+    options: dict[str, Any] | None = None,
+    train_sizes: list[int | None] | None = None,
+) -> list[Job]:
     """Every (model, task, seed, train size) job, each once. Deterministic models run one seed on the
     full split (every seed on a subset, since the seed draws it). ``clip`` defaults to the model's
     ``clip_profiles``; ``train_sizes`` (None meaning the full split) defaults to the full split.
@@ -113,8 +131,11 @@ def plan(registry: Registry, models: list[str], tasks: list[str], *, seeds: int 
                 # need every seed there.
                 once = entry.spec.deterministic and size is None
                 for seed in range(1 if once else seeds):
-                    jobs.append(Job(entry.name, task, seed, profile, job_clip, frozen_options, size,
-                                    entry.plugin, entry.version))
+                    jobs.append(
+                        Job(
+                            entry.name, task, seed, profile, job_clip, frozen_options, size, entry.plugin, entry.version
+                        )
+                    )
     return jobs
 
 
@@ -126,13 +147,14 @@ def _check_profile(entries: list[Entry], profile: str) -> None:
         raise ContractError(f"unknown profile {profile!r}.{hint} The models asked for know: {', '.join(known)}.")
     lacking = [e.name for e in entries if profile not in e.spec.profiles]
     if lacking:
-        raise ContractError(f"profile {profile!r} is unknown to {', '.join(lacking)}. Fix: run those models with a "
-                            f"profile they declare (`zoo plugins` lists them), or leave them out.")
+        raise ContractError(
+            f"profile {profile!r} is unknown to {', '.join(lacking)}. Fix: run those models with a "
+            f"profile they declare (`zoo plugins` lists them), or leave them out."
+        )
 
 
 class Runner:
-    def __init__(self, registry: Registry, tracker, *, data_dir: str | None = None, force: bool = False,
-                 progress=None):
+    def __init__(self, registry: Registry, tracker, *, data_dir: str | None = None, force: bool = False, progress=None):
         self.registry, self.tracker, self.data_dir, self.force = registry, tracker, data_dir, force
         self.progress = progress  # a zoo.progress.Reporter, or None
         self._data: dict[str, TaskData | Exception] = {}
@@ -142,8 +164,9 @@ class Runner:
         if name not in self._data:
             entry = self.registry.task(name)
             try:
-                self._data[name] = check_task_data(entry.factory(data_dir=self.data_dir),
-                                                   f"task {name!r} (plugin {entry.plugin!r})")
+                self._data[name] = check_task_data(
+                    entry.factory(data_dir=self.data_dir), f"task {name!r} (plugin {entry.plugin!r})"
+                )
             except Exception as exc:  # remembered, so every job of the task reports it without rereading
                 self._data[name] = exc
         data = self._data[name]
@@ -158,9 +181,14 @@ class Runner:
         done = set() if self.force else self.tracker.finished_job_keys()
         parent = self.tracker.start_run(
             f"zoo eval {time.strftime('%Y-%m-%d %H:%M:%S')}",
-            {names.KIND: names.INVOCATION, names.GIT_COMMIT: provenance.git_commit(),
-             names.MACHINE: provenance.machine(), "zoo_version": __version__,
-             "executor": getattr(executor, "name", "local"), **self.tracker.owner_tags()},
+            {
+                names.KIND: names.INVOCATION,
+                names.GIT_COMMIT: provenance.git_commit(),
+                names.MACHINE: provenance.machine(),
+                "zoo_version": __version__,
+                "executor": getattr(executor, "name", "local"),
+                **self.tracker.owner_tags(),
+            },
             params={**invocation, "jobs": len(jobs)},
         )
         outcomes: list[Outcome | None] = [None] * len(jobs)
@@ -170,14 +198,26 @@ class Runner:
             if key in done:
                 outcomes[i] = Outcome(job, "skipped", message="already finished (use --force to rerun)")
             elif job.train_size is not None and job.train_size >= self.train_count(job.task):
-                outcomes[i] = Outcome(job, "skipped", message=f"the train split has only {self.train_count(job.task)} "
-                                                             f"sequences; the full-size job covers this point")
+                outcomes[i] = Outcome(
+                    job,
+                    "skipped",
+                    message=f"the train split has only {self.train_count(job.task)} "
+                    f"sequences; the full-size job covers this point",
+                )
             else:
                 pending.append((i, job, key))
         try:
-            results = (executor.run(pending, parent, tracker=self.tracker, data_dir=self.data_dir,
-                                    resources_of=lambda job: self.registry.model(job.model).spec.resources)
-                       if executor else self._run_here(pending, parent))
+            results = (
+                executor.run(
+                    pending,
+                    parent,
+                    tracker=self.tracker,
+                    data_dir=self.data_dir,
+                    resources_of=lambda job: self.registry.model(job.model).spec.resources,
+                )
+                if executor
+                else self._run_here(pending, parent)
+            )
             for finished, (i, outcome) in enumerate(results, start=1):
                 outcomes[i] = outcome
                 if self.progress:
@@ -224,17 +264,31 @@ class Runner:
 
     def run_one(self, job: Job, key: str, parent: str | None = None) -> Outcome:
         entry = self.registry.model(job.model)
-        tags = {names.KIND: names.JOB, names.MODEL: job.model, names.TASK: job.task, names.SEED: str(job.seed),
-                names.PROFILE: job.profile, names.PLUGIN: entry.plugin, names.PLUGIN_VERSION: entry.version,
-                names.PRETRAINED: str(entry.pretrained).lower(), names.JOB_KEY: key,
-                names.OPTIONS: json.dumps(dict(job.options), sort_keys=True),
-                names.GIT_COMMIT: provenance.git_commit(), names.MACHINE: provenance.machine(),
-                names.PRETRAINED_PARAMETERS: str(entry.spec.parameters if entry.pretrained else 0),
-                names.TRAIN_SIZE: "full" if job.train_size is None else str(job.train_size),
-                **self.tracker.owner_tags()}
+        tags = {
+            names.KIND: names.JOB,
+            names.MODEL: job.model,
+            names.TASK: job.task,
+            names.SEED: str(job.seed),
+            names.PROFILE: job.profile,
+            names.PLUGIN: entry.plugin,
+            names.PLUGIN_VERSION: entry.version,
+            names.PRETRAINED: str(entry.pretrained).lower(),
+            names.JOB_KEY: key,
+            names.OPTIONS: json.dumps(dict(job.options), sort_keys=True),
+            names.GIT_COMMIT: provenance.git_commit(),
+            names.MACHINE: provenance.machine(),
+            names.PRETRAINED_PARAMETERS: str(entry.spec.parameters if entry.pretrained else 0),
+            names.TRAIN_SIZE: "full" if job.train_size is None else str(job.train_size),
+            **self.tracker.owner_tags(),
+        }
         options = {**entry.spec.defaults(), **dict(job.options)}
-        params = {"seed": job.seed, "profile": job.profile, names.CLIP: job.clip,
-                  "data_dir": self.data_dir or "(download)", **{f"{names.OPTION}{k}": v for k, v in options.items()}}
+        params = {
+            "seed": job.seed,
+            "profile": job.profile,
+            names.CLIP: job.clip,
+            "data_dir": self.data_dir or "(download)",
+            **{f"{names.OPTION}{k}": v for k, v in options.items()},
+        }
         run_id = self.tracker.start_run(job.name, tags, params, parent=parent)
         try:
             outcome = self._execute(job, entry, options, run_id)
@@ -251,15 +305,29 @@ class Runner:
 
     def _execute(self, job: Job, entry: Entry, options: dict[str, Any], run_id: str) -> Outcome:
         data = self.task_data(job.task)
-        self.tracker.set_tags(run_id, {names.DATA_SHA256: ",".join(data.files.values()),
-                                       names.DATA_FILES: ",".join(data.files), names.DATA_NOTES: "; ".join(data.notes)})
+        self.tracker.set_tags(
+            run_id,
+            {
+                names.DATA_SHA256: ",".join(data.files.values()),
+                names.DATA_FILES: ",".join(data.files),
+                names.DATA_NOTES: "; ".join(data.notes),
+            },
+        )
         train = data.train if job.train_size is None else nested_subset(data.train, job.train_size, job.seed)
         select = selection_split(data.valid, job.train_size, job.seed)
         self.tracker.log_params(run_id, {names.TRAIN_SEQUENCES: len(train), names.SELECTION_SEQUENCES: len(select)})
         self.tracker.log_datasets(run_id, job.task, data, {"train": train, "valid": select, "test": data.test})
         who = f"model {entry.name!r} (plugin {entry.plugin!r})"
-        model = check_model_object(entry.factory(task=job.task, seed=job.seed, profile=job.profile, options=options,
-                                                 progress=self.progress.step if self.progress else None), who)
+        model = check_model_object(
+            entry.factory(
+                task=job.task,
+                seed=job.seed,
+                profile=job.profile,
+                options=options,
+                progress=self.progress.step if self.progress else None,
+            ),
+            who,
+        )
         start = time.perf_counter()
         model.fit(train, select)
         fit_seconds = time.perf_counter() - start
@@ -281,9 +349,11 @@ class Runner:
             metrics.update({f"{split_name}_{k}": v for k, v in regression_metrics(split.targets, pred).items()})
         if not math.isfinite(metrics[names.TEST_SPEARMAN]):
             self.tracker.log_metrics(run_id, {k: v for k, v in metrics.items() if math.isfinite(v)})
-            raise ZooError(f"{who}: test Spearman is not a number: the predictions are constant "
-                           f"({predictions['test'][0]:.4g} for every sequence), so they rank nothing. "
-                           f"Fix: check the model's options (a penalty so large it predicts the mean?).")
+            raise ZooError(
+                f"{who}: test Spearman is not a number: the predictions are constant "
+                f"({predictions['test'][0]:.4g} for every sequence), so they rank nothing. "
+                f"Fix: check the model's options (a penalty so large it predicts the mean?)."
+            )
         ci_low, ci_high = bootstrap_spearman(data.test.targets, predictions["test"])
         metrics.update({names.CI_LOW: ci_low, names.CI_HIGH: ci_high})
         self.tracker.log_metrics(run_id, {k: v for k, v in metrics.items() if math.isfinite(v)})
@@ -295,6 +365,6 @@ class Runner:
 
         frame = pd.DataFrame({"sequence": data.test.sequences, "target": data.test.targets, "prediction": pred})
         self.tracker.log_table(run_id, frame, names.PREDICTIONS)
-        self.tracker.log_figure(run_id, lambda path: figures.scatter(data.test.targets, pred, title, path),
-                                names.SCATTER)
-
+        self.tracker.log_figure(
+            run_id, lambda path: figures.scatter(data.test.targets, pred, title, path), names.SCATTER
+        )

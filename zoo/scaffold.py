@@ -9,7 +9,7 @@ from string import Template
 from zoo import ZooError
 from zoo.plugins import check_name
 
-PYPROJECT = Template('''\
+PYPROJECT = Template("""\
 [build-system]
 requires = ["setuptools>=64"]
 build-backend = "setuptools.build_meta"
@@ -30,7 +30,7 @@ $name = "$module.plugin"
 
 [tool.setuptools]
 packages = ["$module"]
-''')
+""")
 
 PLUGIN = Template('''\
 """protein-zoo plugin: $name.
@@ -84,7 +84,7 @@ def register_models(register):
              options={"shrinkage": Option(5.0, float, minimum=0)})
 ''')
 
-TEST = Template('''\
+TEST = Template("""\
 from zoo.testing import check_model
 
 from $module.plugin import make_model
@@ -92,9 +92,9 @@ from $module.plugin import make_model
 
 def test_model_passes_the_kit():
     check_model(make_model, {"shrinkage": 5.0}, min_spearman=0.3)
-''')
+""")
 
-README = Template('''\
+README = Template("""\
 # zoo-$name
 
 A protein-zoo model plugin (see protein-zoo's docs/writing-a-plugin.md).
@@ -104,7 +104,7 @@ A protein-zoo model plugin (see protein-zoo's docs/writing-a-plugin.md).
     zoo tasks                                    # the tasks it can run on
     zoo eval --model $name --task TASK           # tracked in MLflow
     python -m pytest                             # the plugin's own tests, with zoo.testing
-''')
+""")
 
 
 TASK_PLUGIN = Template('''\
@@ -139,7 +139,7 @@ def register_tasks(register):
     register("$name", load, description="$name assay (replace data/$name.csv)", source="your lab")
 ''')
 
-TASK_TEST = Template('''\
+TASK_TEST = Template("""\
 from zoo.testing import check_task
 
 from $module.plugin import load
@@ -147,7 +147,7 @@ from $module.plugin import load
 
 def test_task_passes_the_kit():
     check_task(load)
-''')
+""")
 
 
 def _example_rows() -> str:
@@ -181,9 +181,14 @@ def new_plugin(name: str, parent: Path, task: bool = False) -> Path:
         (root / module / "data").mkdir()
         (root / module / "data" / f"{name}.csv").write_text(_example_rows())
         pyproject = root / "pyproject.toml"
-        pyproject.write_text(pyproject.read_text().replace("model plugin", "task plugin") +
-                             f'\n[tool.setuptools.package-data]\n{module} = ["data/*.csv"]\n')
+        pyproject.write_text(
+            pyproject.read_text().replace("model plugin", "task plugin")
+            + f'\n[tool.setuptools.package-data]\n{module} = ["data/*.csv"]\n'
+        )
         readme = root / "README.md"
-        readme.write_text(readme.read_text().replace("model plugin", "task plugin").replace(
-            f"zoo eval --model {name} --task TASK", f"zoo eval --task {name} --model linear"))
+        readme.write_text(
+            readme.read_text()
+            .replace("model plugin", "task plugin")
+            .replace(f"zoo eval --model {name} --task TASK", f"zoo eval --task {name} --model linear")
+        )
     return root

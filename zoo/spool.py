@@ -76,7 +76,7 @@ def replay(uri: str, apply: Callable[[str, dict[str, Any], dict[str, str]], str 
     applied = 0
     for path in pending(uri):
         state_path = path.with_suffix(".state")
-        state = json.loads(state_path.read_text()) if state_path.exists() else {"done": 0, "ids": {}}
+        state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {"done": 0, "ids": {}}
         lines = path.read_text().splitlines()
         for number, line in enumerate(lines):
             if number < state["done"]:
@@ -93,7 +93,8 @@ def replay(uri: str, apply: Callable[[str, dict[str, Any], dict[str, str]], str 
                     f"cannot replay write {number + 1} ({op}) of {path}: {type(exc).__name__}: {str(exc)[:300]}. "
                     f"The writes before it are applied and will not be repeated. Fix: if the server is back, "
                     f"rerun `zoo sync`; if its store was reset, so that the run is gone, delete {path} "
-                    f"(and rerun those jobs with zoo eval).") from exc
+                    f"(and rerun those jobs with zoo eval)."
+                ) from exc
             if created:
                 state["ids"][entry["id"]] = created
             state["done"] = number + 1

@@ -60,29 +60,35 @@ def read_csv(path: str | Path) -> dict[str, Split]:
     try:
         frame = pd.read_csv(path, dtype={"sequence": str, "split": str}, keep_default_na=True)
     except Exception as exc:  # pandas raises many types for truncated or garbled files
-        raise DataError(f"{path}: cannot be read as CSV ({type(exc).__name__}: {exc}). "
-                        f"Fix: the file is damaged or truncated; restore it from its source.") from exc
+        raise DataError(
+            f"{path}: cannot be read as CSV ({type(exc).__name__}: {exc}). "
+            f"Fix: the file is damaged or truncated; restore it from its source."
+        ) from exc
     missing = [c for c in ("sequence", "target", "split") if c not in frame.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}. "
-                        f"Fix: the file needs the header sequence,target,split.")
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}. "
+            f"Fix: the file needs the header sequence,target,split."
+        )
     labels = frame["split"].fillna("(empty)").astype(str)
     unknown = sorted(set(labels) - set(SPLITS))
     if unknown:
         first = int(np.flatnonzero(~labels.isin(SPLITS))[0]) + 2
-        raise DataError(f"{path}: split labels {', '.join(map(repr, unknown))} (first on line {first}) are not "
-                        f"train, valid or test; rows with them would be left out. Fix: label every row train, "
-                        f"valid or test (lowercase, no spaces).")
+        raise DataError(
+            f"{path}: split labels {', '.join(map(repr, unknown))} (first on line {first}) are not "
+            f"train, valid or test; rows with them would be left out. Fix: label every row train, "
+            f"valid or test (lowercase, no spaces)."
+        )
     out = {}
     for split in SPLITS:
         rows = frame.index[frame["split"] == split]
         # row numbers as a person sees them in the file: line 1 is the header
         records = ((f"line {i + 2}", frame.at[i, "sequence"], frame.at[i, "target"]) for i in rows)
         if len(rows) == 0:
-            raise DataError(f"{path}: split {split!r} is empty (splits found: "
-                            f"{', '.join(sorted(map(str, frame['split'].dropna().unique())))}). "
-                            f"Fix: the split column must use train, valid and test.")
+            raise DataError(
+                f"{path}: split {split!r} is empty (splits found: "
+                f"{', '.join(sorted(map(str, frame['split'].dropna().unique())))}). "
+                f"Fix: the split column must use train, valid and test."
+            )
         out[split] = check_records(records, str(path))
     return out
-
-

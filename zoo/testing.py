@@ -46,16 +46,24 @@ def tiny_task(seed: int = 0, n_train: int = 160, n_valid: int = 32, n_test: int 
 
 def _build(factory: Callable[..., Any], seed: int, options: dict) -> Any:
     # the runner's own checks (zoo.validate): what passes here is accepted by `zoo eval`
-    return check_model_object(factory(task="tiny", seed=seed, profile="default", options=dict(options),
-                                      progress=None), "the model under test")
+    return check_model_object(
+        factory(task="tiny", seed=seed, profile="default", options=dict(options), progress=None), "the model under test"
+    )
 
 
 def _predict(model: Any, sequences: list[str], what: str) -> np.ndarray:
     return check_predictions(model.predict(sequences), len(sequences), f"the model under test, on {what}")
 
 
-def check_model(factory: Callable[..., Any], options: dict | None = None, *, task: TaskData | None = None,
-                deterministic: bool = True, picklable: bool = False, min_spearman: float | None = None) -> np.ndarray:
+def check_model(
+    factory: Callable[..., Any],
+    options: dict | None = None,
+    *,
+    task: TaskData | None = None,
+    deterministic: bool = True,
+    picklable: bool = False,
+    min_spearman: float | None = None,
+) -> np.ndarray:
     """Check a model factory the way the runner will use it; returns its test predictions.
 
     Checks: the factory returns a model; predict() before fit() raises; predictions are a finite
@@ -80,13 +88,15 @@ def check_model(factory: Callable[..., Any], options: dict | None = None, *, tas
         again = _build(factory, 0, options)
         again.fit(task.train, task.valid)
         assert np.allclose(_predict(again, task.test.sequences, "the test split"), pred, atol=1e-6), (
-            "the same seed gave different predictions; seed every random number generator the model uses")
+            "the same seed gave different predictions; seed every random number generator the model uses"
+        )
     odd = [task.test.sequences[0][:-3], task.test.sequences[0] + "ACDEFG", "MK"]
     _predict(model, odd, "sequences of unseen lengths")
     if picklable:
         clone = pickle.loads(pickle.dumps(model))
         assert np.allclose(_predict(clone, task.test.sequences, "the unpickled model"), pred), (
-            "the unpickled model predicts differently")
+            "the unpickled model predicts differently"
+        )
     if min_spearman is not None:
         rho = spearmanr(task.test.targets, pred).statistic
         assert rho >= min_spearman, f"test Spearman {rho:.3f} on the tiny task is below {min_spearman}"
@@ -103,7 +113,8 @@ def check_task(factory: Callable[..., Any], data_dir: str | None = None) -> Task
     assert data.files, "TaskData.files is empty: map each file read to its sha256 (zoo.cache.file_digest)"
     for path, digest in data.files.items():
         assert isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest), (
-            f"TaskData.files[{path!r}] is {digest!r}, not a sha256 hex digest")
+            f"TaskData.files[{path!r}] is {digest!r}, not a sha256 hex digest"
+        )
     return data
 
 
@@ -122,7 +133,7 @@ def registered(plugin: object, name: str = "test-plugin", version: str = "0") ->
 try:
     import pytest
 except ImportError:  # the kit's functions work without pytest
-    pytest = None
+    pytest = None  # type: ignore[assignment]
 
 if pytest is not None:
 

@@ -31,7 +31,7 @@ class Tracker:
         from mlflow.tracking import MlflowClient
 
         self.experiment = experiment
-        self.journal = None  # set once a tracking server drops mid-run (zoo.spool)
+        self.journal: Any = None  # a zoo.spool.Journal once a tracking server drops mid-run
         self.uri = uri or mlflow.get_tracking_uri()  # MLFLOW_TRACKING_URI, else sqlite:///mlflow.db
         configure_mlflow_client(self.uri)
         if self.uri.startswith(("http://", "https://")):
@@ -44,8 +44,9 @@ class Tracker:
                 artifacts = (path.resolve().parent / "mlartifacts").as_uri()
             self.client = MlflowClient(self.uri)
             found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = (found.experiment_id if found
-                                  else self.client.create_experiment(experiment, artifact_location=artifacts))
+            self.experiment_id = (
+                found.experiment_id if found else self.client.create_experiment(experiment, artifact_location=artifacts)
+            )
         except Exception as exc:  # mlflow raises many types for an unreachable or broken store
             raise ZooError(
                 f"cannot use the MLflow tracking store {self.uri}: {type(exc).__name__}: {str(exc)[:300]}. "
@@ -55,11 +56,12 @@ class Tracker:
 
     # Every write goes through _write: online it calls the store; once a tracking server has
     # dropped, it goes to the journal instead (zoo/spool.py), for `zoo sync` to replay.
-    def start_run(self, name: str, tags: dict[str, str], params: dict[str, Any] | None = None,
-                  parent: str | None = None) -> str:
+    def start_run(
+        self, name: str, tags: dict[str, str], params: dict[str, Any] | None = None, parent: str | None = None
+    ) -> str:
         if parent:
             tags = {**tags, "mlflow.parentRunId": parent}
-        run_id = self._write("create_run", experiment_id=self.experiment_id, name=name, tags=tags)
+        run_id = str(self._write("create_run", experiment_id=self.experiment_id, name=name, tags=tags))
         if params:
             self.log_params(run_id, params)
         return run_id
@@ -67,7 +69,7 @@ class Tracker:
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         items = [(k, str(v)[:6000]) for k, v in sorted(params.items())]
         for start in range(0, len(items), 100):  # MLflow caps a batch at 100 params
-            self._write("log_batch", run=run_id, params=items[start:start + 100])
+            self._write("log_batch", run=run_id, params=items[start : start + 100])
 
     def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
         now = int(time.time() * 1000)
@@ -103,17 +105,25 @@ class Tracker:
                 remote = self.uri.startswith(("http://", "https://"))
                 if not remote or not (connection_lost(exc) or not server_answers(self.uri)):
                     text = str(exc)
-                    first = ("the store is read-only (attempt to write a readonly database)" if "readonly" in text
-                             else (text.strip().splitlines() or [""])[0][:300])
-                    raise ZooError(f"the MLflow store {self.uri} refused a write ({type(exc).__name__}: {first}). "
-                                   f"Fix: make the store writable (file permissions, disk space), or point "
-                                   f"MLFLOW_TRACKING_URI at a store you can write to.") from exc
+                    first = (
+                        "the store is read-only (attempt to write a readonly database)"
+                        if "readonly" in text
+                        else (text.strip().splitlines() or [""])[0][:300]
+                    )
+                    raise ZooError(
+                        f"the MLflow store {self.uri} refused a write ({type(exc).__name__}: {first}). "
+                        f"Fix: make the store writable (file permissions, disk space), or point "
+                        f"MLFLOW_TRACKING_URI at a store you can write to."
+                    ) from exc
                 from zoo.spool import Journal
 
                 self.journal = Journal(self.uri)
-                print(f"zoo: warning: the MLflow tracking server {self.uri} stopped answering "
-                      f"({type(exc).__name__}). Results are kept in {self.journal.path} until `zoo sync`.",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"zoo: warning: the MLflow tracking server {self.uri} stopped answering "
+                    f"({type(exc).__name__}). Results are kept in {self.journal.path} until `zoo sync`.",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if op == "create_run":
             fields["id"] = f"offline-{uuid.uuid4().hex}"
         self.journal.append(op, **fields)
@@ -129,17 +139,27 @@ class Tracker:
             return run.info.run_id
         run_id = ids.get(fields["run"], fields["run"])
         if op == "log_batch":
-            self.client.log_batch(run_id, params=[Param(k, v) for k, v in fields.get("params", [])],
-                                  metrics=[Metric(k, v, t, 0) for k, v, t in fields.get("metrics", [])],
-                                  tags=[RunTag(k, v) for k, v in fields.get("tags", [])])
+            self.client.log_batch(
+                run_id,
+                params=[Param(k, v) for k, v in fields.get("params", [])],
+                metrics=[Metric(k, v, t, 0) for k, v, t in fields.get("metrics", [])],
+                tags=[RunTag(k, v) for k, v in fields.get("tags", [])],
+            )
         elif op == "log_artifact":
             self.client.log_artifact(run_id, fields["path"])
         elif op == "log_inputs":
             from mlflow.entities import Dataset, DatasetInput, InputTag
 
-            self.client.log_inputs(run_id, [
-                DatasetInput(Dataset(d["name"], d["digest"], d["source_type"], d["source"]),
-                             [InputTag("mlflow.data.context", d["context"])]) for d in fields["datasets"]])
+            self.client.log_inputs(
+                run_id,
+                [
+                    DatasetInput(
+                        Dataset(d["name"], d["digest"], d["source_type"], d["source"]),
+                        [InputTag("mlflow.data.context", d["context"])],
+                    )
+                    for d in fields["datasets"]
+                ],
+            )
         elif op == "terminate":
             self.client.set_terminated(run_id, fields["status"])
         else:
@@ -184,14 +204,18 @@ class Tracker:
     def import_run(self, record: dict, predictions, extra_tags: dict[str, str]) -> str:
         """Recreate an exported run (zoo.bundle) here, with its times, status, datasets and predictions."""
         tags = {k: str(v) for k, v in record.get("tags", {}).items() if k != "mlflow.parentRunId"}
-        run = self.client.create_run(self.experiment_id, start_time=record.get("start_time"),
-                                     tags={**tags, **extra_tags}, run_name=record.get("run_name"))
+        run = self.client.create_run(
+            self.experiment_id,
+            start_time=record.get("start_time"),
+            tags={**tags, **extra_tags},
+            run_name=record.get("run_name"),
+        )
         run_id = run.info.run_id
         self.log_params(run_id, record.get("params", {}))
         stamp = int(record.get("end_time") or record.get("start_time") or time.time() * 1000)
         metrics = [(k, float(v), stamp) for k, v in sorted(record.get("metrics", {}).items())]
         for start in range(0, len(metrics), 1000):  # MLflow caps a batch at 1000 metrics
-            self._write("log_batch", run=run_id, metrics=metrics[start:start + 1000])
+            self._write("log_batch", run=run_id, metrics=metrics[start : start + 1000])
         if record.get("datasets"):
             self._write("log_inputs", run=run_id, datasets=record["datasets"])
         if predictions is not None:
@@ -219,7 +243,7 @@ class Tracker:
         if key:
             query += f" and tags.{names.JOB_KEY} = '{key}'"
         runs = self.client.search_runs([self.experiment_id], query, max_results=50000)
-        return {r.data.tags.get(names.JOB_KEY) for r in runs}
+        return {r.data.tags.get(names.JOB_KEY, "") for r in runs}
 
     @staticmethod
     def owner_tags() -> dict[str, str]:
@@ -235,8 +259,9 @@ class Tracker:
         ended = 0
         for run in self.client.search_runs([self.experiment_id], query, max_results=50000):
             if not process_alive(run.data.tags.get(names.PID, "")):
-                self.set_tags(run.info.run_id, {names.OUTCOME: "killed",
-                                                names.MESSAGE: "the zoo eval running it was killed"})
+                self.set_tags(
+                    run.info.run_id, {names.OUTCOME: "killed", names.MESSAGE: "the zoo eval running it was killed"}
+                )
                 self.end_run(run.info.run_id, "KILLED")
                 ended += 1
         return ended
@@ -273,9 +298,15 @@ class Tracker:
         inputs = []
         for context, split in splits.items():
             content = hashlib.sha256("\n".join(split.sequences).encode() + split.targets.tobytes()).hexdigest()
-            inputs.append({"name": f"{task}-{context}", "digest": content[:16], "source_type": "local",
-                           "source": json.dumps({"files": source, "task_digest": digest, "rows": len(split)}),
-                           "context": context})
+            inputs.append(
+                {
+                    "name": f"{task}-{context}",
+                    "digest": content[:16],
+                    "source_type": "local",
+                    "source": json.dumps({"files": source, "task_digest": digest, "rows": len(split)}),
+                    "context": context,
+                }
+            )
         self._write("log_inputs", run=run_id, datasets=inputs)
 
     def job_runs(self) -> list[dict[str, Any]]:
@@ -284,11 +315,19 @@ class Tracker:
         while True:
             page = self.client.search_runs([self.experiment_id], JOB_FILTER, max_results=1000, page_token=token)
             for run in page:
-                row = {"run_id": run.info.run_id, "run_name": run.info.run_name, "status": run.info.status,
-                       "start_time": run.info.start_time, "end_time": run.info.end_time,
-                       "datasets": [dataset_record(d) for d in run.inputs.dataset_inputs]}
-                for prefix, values in (("tags", run.data.tags), ("params", run.data.params),
-                                       ("metrics", run.data.metrics)):
+                row = {
+                    "run_id": run.info.run_id,
+                    "run_name": run.info.run_name,
+                    "status": run.info.status,
+                    "start_time": run.info.start_time,
+                    "end_time": run.info.end_time,
+                    "datasets": [dataset_record(d) for d in (run.inputs.dataset_inputs if run.inputs else [])],
+                }
+                for prefix, values in (
+                    ("tags", run.data.tags),
+                    ("params", run.data.params),
+                    ("metrics", run.data.metrics),
+                ):
                     row.update({f"{prefix}.{k}": v for k, v in values.items()})
                 rows.append(row)
             token = page.token
@@ -342,9 +381,11 @@ def probe_server(uri: str, timeout: float = 5.0) -> None:
         urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise ZooError(f"cannot reach the MLflow tracking server at {uri} ({reason}). Fix: start it "
-                       f"(mlflow server --host 127.0.0.1 ...), correct MLFLOW_TRACKING_URI, or unset it to "
-                       f"track into sqlite:///mlflow.db here. Nothing was computed.") from exc
+        raise ZooError(
+            f"cannot reach the MLflow tracking server at {uri} ({reason}). Fix: start it "
+            f"(mlflow server --host 127.0.0.1 ...), correct MLFLOW_TRACKING_URI, or unset it to "
+            f"track into sqlite:///mlflow.db here. Nothing was computed."
+        ) from exc
 
 
 def server_answers(uri: str) -> bool:
@@ -355,14 +396,19 @@ def server_answers(uri: str) -> bool:
     return True
 
 
-def connection_lost(exc: BaseException) -> bool:
+def connection_lost(exc: BaseException | None) -> bool:
     """Whether a failed MLflow call failed for want of a connection (refused, reset, timed out).
 
     MLflow wraps the requests error in its own exception, so the whole chain is searched."""
     seen = 0
     while exc is not None and seen < 20:
         if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in (
-                "ConnectionError", "ConnectTimeout", "ReadTimeout", "MaxRetryError", "NewConnectionError"):
+            "ConnectionError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "MaxRetryError",
+            "NewConnectionError",
+        ):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
@@ -374,7 +420,7 @@ def _create_sqlite_atomically(uri: str) -> Path:
     and renamed into place once complete; half-built ones of killed processes are removed."""
     from mlflow.tracking import MlflowClient
 
-    path = Path(uri[len("sqlite:///"):].split("?", 1)[0])
+    path = Path(uri[len("sqlite:///") :].split("?", 1)[0])
     for stale in path.parent.glob(f".{path.name}.*.creating"):
         if not process_alive(stale.name.split(".")[-2]):
             stale.unlink(missing_ok=True)

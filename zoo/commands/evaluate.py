@@ -13,33 +13,70 @@ EXIT_UNSYNCED = 3  # every job ran, but some results wait in the spool for `zoo 
 
 
 def add(sub, common) -> None:
-    p = sub.add_parser("eval", parents=[common["data_dir"]], help="train and test models on tasks, tracked in MLflow",
-                       description="Run every (model, task, seed) job; finished jobs are skipped unless --force.")
+    p = sub.add_parser(
+        "eval",
+        parents=[common["data_dir"]],
+        help="train and test models on tasks, tracked in MLflow",
+        description="Run every (model, task, seed) job; finished jobs are skipped unless --force.",
+    )
     p.add_argument("--all", action="store_true", help="every installed model on every installed task")
     p.add_argument("--model", action="append", metavar="M", help="a model to run (repeatable; default: all)")
     p.add_argument("--task", action="append", metavar="T", help="a task to run on (repeatable; default: all)")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per trainable model, at least 1 (default 3; "
-                   "deterministic models run once on the full split)")
-    p.add_argument("--profile", default="default", help="a recipe profile the models declare: 'default' "
-                   "(CPU-sized) or 'paper' (the paper's recipe) for the built-in models")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=3,
+        help="seeds per trainable model, at least 1 (default 3; deterministic models run once on the full split)",
+    )
+    p.add_argument(
+        "--profile",
+        default="default",
+        help="a recipe profile the models declare: 'default' "
+        "(CPU-sized) or 'paper' (the paper's recipe) for the built-in models",
+    )
     clip = p.add_mutually_exclusive_group()
-    clip.add_argument("--clip", dest="clip", action="store_true", default=None,
-                      help="clip test predictions to the training-label range (default: as the model's profile says; "
-                           "on for the built-in models under --profile paper)")
+    clip.add_argument(
+        "--clip",
+        dest="clip",
+        action="store_true",
+        default=None,
+        help="clip test predictions to the training-label range (default: as the model's profile says; "
+        "on for the built-in models under --profile paper)",
+    )
     clip.add_argument("--no-clip", dest="clip", action="store_false", help="never clip predictions")
-    p.add_argument("-o", "--option", action="append", type=parse_option, default=[], metavar="KEY=VALUE",
-                   help="a model option, e.g. -o alpha=0.5 or -o filters=512 (JSON values; checked against the "
-                        "model's declared types)")
+    p.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        type=parse_option,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model option, e.g. -o alpha=0.5 or -o filters=512 (JSON values; checked against the "
+        "model's declared types)",
+    )
     p.add_argument("--force", action="store_true", help="rerun jobs that already finished")
-    p.add_argument("--train-sizes", type=parse_sizes, default=None, metavar="N,N,...,full",
-                   help="also train on nested, seeded subsets of the train split of these sizes "
-                        "(learning curves), e.g. 24,96,384,1536,6144,full; sizes not below a task's "
-                        "train split are skipped for it")
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="where jobs run: 'local' (here, one after another; default) or 'ray' (one Ray task per job, "
-                        "with the CPUs and GPUs its plugin asks for)")
-    p.add_argument("--address", default=None, help="with --executor ray: the cluster to join, e.g. auto or "
-                   "ray://HEAD:10001 (default: start Ray on this machine)")
+    p.add_argument(
+        "--train-sizes",
+        type=parse_sizes,
+        default=None,
+        metavar="N,N,...,full",
+        help="also train on nested, seeded subsets of the train split of these sizes "
+        "(learning curves), e.g. 24,96,384,1536,6144,full; sizes not below a task's "
+        "train split are skipped for it",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where jobs run: 'local' (here, one after another; default) or 'ray' (one Ray task per job, "
+        "with the CPUs and GPUs its plugin asks for)",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="with --executor ray: the cluster to join, e.g. auto or "
+        "ray://HEAD:10001 (default: start Ray on this machine)",
+    )
     p.set_defaults(func=run)
 
 
@@ -80,29 +117,48 @@ def run(args: argparse.Namespace) -> int:
     for info in registry.broken:
         console.print(f"warning: {info.error}", markup=False, highlight=False)
     models, tasks = args.model or sorted(registry.models), args.task or sorted(registry.tasks)
-    jobs = plan(registry, models, tasks, seeds=args.seeds, profile=args.profile, clip=args.clip,
-                options=dict(args.option), train_sizes=args.train_sizes)
+    jobs = plan(
+        registry,
+        models,
+        tasks,
+        seeds=args.seeds,
+        profile=args.profile,
+        clip=args.clip,
+        options=dict(args.option),
+        train_sizes=args.train_sizes,
+    )
     tracker = Tracker()  # fails here, before any compute, if the store is unreachable
     synced = tracker.sync_pending()  # results kept while the server was down count before planning
     if synced:
         console.print(f"synced {synced} tracking writes kept while {tracker.uri} was unreachable", markup=False)
     executor = make_executor(args, tracker)
-    console.print(f"{len(jobs)} jobs ({len(set(models))} models x {len(set(tasks))} tasks); tracking to {tracker.uri}",
-                  markup=False, highlight=False)
+    console.print(
+        f"{len(jobs)} jobs ({len(set(models))} models x {len(set(tasks))} tasks); tracking to {tracker.uri}",
+        markup=False,
+        highlight=False,
+    )
     with Reporter() as reporter:
         outcomes = Runner(registry, tracker, data_dir=args.data_dir, force=args.force, progress=reporter).run(
-            jobs, invocation(args, models, tasks), executor)
+            jobs, invocation(args, models, tasks), executor
+        )
     print_summary(console, outcomes)
     return exit_code(console, outcomes, tracker)
 
 
 def invocation(args: argparse.Namespace, models: list[str], tasks: list[str]) -> dict[str, Any]:
     """What the parent run records about this command."""
-    return {"models": ",".join(models), "tasks": ",".join(tasks), "seeds": args.seeds,
-            "train_sizes": ",".join("full" if n is None else str(n) for n in args.train_sizes or [None]),
-            "profile": args.profile, "clip": args.clip, "force": args.force,
-            "data_dir": args.data_dir or "(download)", "executor": args.executor,
-            "ray_address": args.address or ("(local)" if args.executor == "ray" else "-")}
+    return {
+        "models": ",".join(models),
+        "tasks": ",".join(tasks),
+        "seeds": args.seeds,
+        "train_sizes": ",".join("full" if n is None else str(n) for n in args.train_sizes or [None]),
+        "profile": args.profile,
+        "clip": args.clip,
+        "force": args.force,
+        "data_dir": args.data_dir or "(download)",
+        "executor": args.executor,
+        "ray_address": args.address or ("(local)" if args.executor == "ray" else "-"),
+    }
 
 
 def make_executor(args: argparse.Namespace, tracker):
@@ -129,9 +185,14 @@ def print_summary(console, outcomes) -> None:
     colours = {"ok": "green", "failed": "red", "unavailable": "yellow", "skipped": "dim"}
     for o in outcomes:
         m = o.metrics
-        table.add_row(plain(o.job.name), f"[{colours[o.status]}]{o.status}[/]",
-                      f"{m['test_spearman']:.3f}" if m else "", f"{m.get('valid_spearman', float('nan')):.3f}" if m else "",
-                      f"{m['fit_seconds']:.1f}" if m else "", plain(keep_fix(o.message)))
+        table.add_row(
+            plain(o.job.name),
+            f"[{colours[o.status]}]{o.status}[/]",
+            f"{m['test_spearman']:.3f}" if m else "",
+            f"{m.get('valid_spearman', float('nan')):.3f}" if m else "",
+            f"{m['fit_seconds']:.1f}" if m else "",
+            plain(keep_fix(o.message)),
+        )
     console.print(table)
     counts = {s: sum(o.status == s for o in outcomes) for s in colours}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n), highlight=False)
@@ -141,8 +202,12 @@ def exit_code(console, outcomes, tracker) -> int:
     if any(o.status == "failed" for o in outcomes):
         return EXIT_JOB_FAILED
     if tracker.unsynced():
-        console.print(f"The tracking server {tracker.uri} dropped during the run. Every finished result is kept in "
-                      f"{tracker.spool_dir()}. Fix: restart the server, then run `zoo sync` (the next `zoo eval` "
-                      f"also syncs first).", markup=False, highlight=False)
+        console.print(
+            f"The tracking server {tracker.uri} dropped during the run. Every finished result is kept in "
+            f"{tracker.spool_dir()}. Fix: restart the server, then run `zoo sync` (the next `zoo eval` "
+            f"also syncs first).",
+            markup=False,
+            highlight=False,
+        )
         return EXIT_UNSYNCED
     return 0

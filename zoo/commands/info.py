@@ -6,18 +6,25 @@ import argparse
 
 
 def add(sub, common) -> None:
-    p = sub.add_parser("plugins", help="list plugins, their models and their status",
-                       description="List installed plugins (broken ones with their error), their models, and "
-                                   "names claimed by two plugins.")
+    p = sub.add_parser(
+        "plugins",
+        help="list plugins, their models and their status",
+        description="List installed plugins (broken ones with their error), their models, and "
+        "names claimed by two plugins.",
+    )
     p.set_defaults(func=plugins)
     p = sub.add_parser("tasks", help="list tasks", description="List installed tasks.")
     p.set_defaults(func=tasks)
 
     p = sub.add_parser("plugin", help="tools for plugin authors", description="Tools for plugin authors.")
     plugin_sub = p.add_subparsers(dest="plugin_command", metavar="SUBCOMMAND", required=True)
-    q = plugin_sub.add_parser("new", help="write a new plugin package", description="Write zoo-NAME/: a plugin "
-                              "package with its entry point, a simple model (or, with --task, a task read from a "
-                              "CSV file) and a passing test.")
+    q = plugin_sub.add_parser(
+        "new",
+        help="write a new plugin package",
+        description="Write zoo-NAME/: a plugin "
+        "package with its entry point, a simple model (or, with --task, a task read from a "
+        "CSV file) and a passing test.",
+    )
     q.add_argument("name", help="the plugin's and its model's (or task's) name (lowercase, e.g. my-model)")
     q.add_argument("--task", action="store_true", help="scaffold a task plugin instead of a model plugin")
     q.add_argument("--dir", default=".", help="folder to create zoo-NAME/ in (default: here)")
@@ -38,20 +45,28 @@ def plugins(args: argparse.Namespace) -> int:
         table.add_column(col)
     for info in sorted(registry.plugins.values(), key=lambda p: p.name):
         status = "[green]ok[/]" if info.error is None else "[red]broken[/] (below)"
-        table.add_row(plain(info.name), plain(info.version), plain(", ".join(info.models)), plain(", ".join(info.tasks)),
-                      status)
+        table.add_row(
+            plain(info.name), plain(info.version), plain(", ".join(info.models)), plain(", ".join(info.tasks)), status
+        )
     console.print(table)
     for info in registry.broken:  # full messages, not folded into a table cell
         console.print(f"broken plugin {info.name}: {info.error}", markup=False, highlight=False, soft_wrap=True)
     for (kind, name), claims in sorted(registry.conflicts.items()):
-        console.print(f"not runnable: {conflict_message(kind, name, claims)}", markup=False, highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"not runnable: {conflict_message(kind, name, claims)}", markup=False, highlight=False, soft_wrap=True
+        )
     models = Table(title="models")
     for col in ("model", "pretrained", "plugin", "profiles", "availability", "description"):
         models.add_column(col)
     for entry in sorted(registry.models.values(), key=lambda e: e.name):
-        models.add_row(plain(entry.name), "yes" if entry.pretrained else "no", plain(entry.plugin),
-                       plain(", ".join(entry.spec.profiles)), plain(entry.availability()), plain(entry.description))
+        models.add_row(
+            plain(entry.name),
+            "yes" if entry.pretrained else "no",
+            plain(entry.plugin),
+            plain(", ".join(entry.spec.profiles)),
+            plain(entry.availability()),
+            plain(entry.description),
+        )
     console.print(models)
     return 0
 
@@ -77,7 +92,10 @@ def plugin_new(args: argparse.Namespace) -> int:
     from zoo.scaffold import new_plugin
 
     root = new_plugin(args.name, Path(args.dir), task=args.task)
-    run = (f"zoo eval --task {args.name} --model linear" if args.task
-           else f"zoo eval --model {args.name} --task <a task from `zoo tasks`>")
+    run = (
+        f"zoo eval --task {args.name} --model linear"
+        if args.task
+        else f"zoo eval --model {args.name} --task <a task from `zoo tasks`>"
+    )
     print(f"wrote {root}\nnext: cd {root} && pip install -e . && python -m pytest && {run}")
     return 0

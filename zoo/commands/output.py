@@ -25,6 +25,6 @@ def keep_fix(message: str, limit: int = 240) -> str:
         return message
     head, sep, fix = message.partition("Fix")
     if not sep:
-        return message[:limit - 1] + "…"
+        return message[: limit - 1] + "…"
     room = max(40, limit - len(fix) - 6)
     return f"{head[:room].rstrip()} … Fix{fix}"

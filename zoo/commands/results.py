@@ -11,38 +11,63 @@ BUNDLE = "leaderboard/runs"
 
 
 def add(sub, common) -> None:
-    p = sub.add_parser("leaderboard", help="write the markdown leaderboard from MLflow (or a results bundle)",
-                       description="Read the job runs from the MLflow store (or, with --from, from a results bundle "
-                                   "and no store at all) and write the markdown leaderboard with its figures beside it.")
-    p.add_argument("--output", default="leaderboard/README.md", help="file to write, relative to the current folder, "
-                   "or - for stdout (default leaderboard/README.md); figures go into the same folder")
-    p.add_argument("--reference", default=None, help="CSV of published numbers to show as reference rows "
-                   "(default: published.csv beside the output, e.g. leaderboard/published.csv)")
-    p.add_argument("--from", dest="bundle", default=None, metavar="BUNDLE",
-                   help=f"read the runs from a results bundle (e.g. {BUNDLE}) instead of MLflow; nothing is logged")
+    p = sub.add_parser(
+        "leaderboard",
+        help="write the markdown leaderboard from MLflow (or a results bundle)",
+        description="Read the job runs from the MLflow store (or, with --from, from a results bundle "
+        "and no store at all) and write the markdown leaderboard with its figures beside it.",
+    )
+    p.add_argument(
+        "--output",
+        default="leaderboard/README.md",
+        help="file to write, relative to the current folder, "
+        "or - for stdout (default leaderboard/README.md); figures go into the same folder",
+    )
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="CSV of published numbers to show as reference rows "
+        "(default: published.csv beside the output, e.g. leaderboard/published.csv)",
+    )
+    p.add_argument(
+        "--from",
+        dest="bundle",
+        default=None,
+        metavar="BUNDLE",
+        help=f"read the runs from a results bundle (e.g. {BUNDLE}) instead of MLflow; nothing is logged",
+    )
     p.set_defaults(func=leaderboard)
 
-    p = sub.add_parser("compare", help="paired bootstrap of two configurations' test Spearman on a task",
-                       description="Compare two configurations (model names, or labels as the leaderboard shows "
-                                   "them) on one task: the difference of mean-over-seeds test Spearman with a 95% "
-                                   "interval from a two-level bootstrap over test items and seeds.")
+    p = sub.add_parser(
+        "compare",
+        help="paired bootstrap of two configurations' test Spearman on a task",
+        description="Compare two configurations (model names, or labels as the leaderboard shows "
+        "them) on one task: the difference of mean-over-seeds test Spearman with a 95% "
+        "interval from a two-level bootstrap over test items and seeds.",
+    )
     p.add_argument("a", help="first model or configuration label")
     p.add_argument("b", help="second model or configuration label")
     p.add_argument("--task", required=True, help="the task both ran on")
     p.set_defaults(func=compare)
 
-    p = sub.add_parser("export", help="write the leaderboard's runs to a results bundle in the repository",
-                       description="Write the runs the leaderboard uses (or, with --all, every finished job run) "
-                                   "with their tags, params, metrics, datasets and test predictions to a folder "
-                                   "of JSON lines and compressed arrays (format: zoo/bundle.py).")
+    p = sub.add_parser(
+        "export",
+        help="write the leaderboard's runs to a results bundle in the repository",
+        description="Write the runs the leaderboard uses (or, with --all, every finished job run) "
+        "with their tags, params, metrics, datasets and test predictions to a folder "
+        "of JSON lines and compressed arrays (format: zoo/bundle.py).",
+    )
     p.add_argument("output", nargs="?", default=BUNDLE, help=f"the bundle folder (default {BUNDLE})")
     p.add_argument("--all", action="store_true", help="every finished job run, not only those the leaderboard uses")
     p.set_defaults(func=export)
 
-    p = sub.add_parser("import", help="load a results bundle into the MLflow store",
-                       description="Create the bundle's runs in MLFLOW_TRACKING_URI (default sqlite:///mlflow.db), "
-                                   "with their job keys, so `zoo eval` skips them and `zoo ui` shows them. "
-                                   "Importing twice creates no duplicates.")
+    p = sub.add_parser(
+        "import",
+        help="load a results bundle into the MLflow store",
+        description="Create the bundle's runs in MLFLOW_TRACKING_URI (default sqlite:///mlflow.db), "
+        "with their job keys, so `zoo eval` skips them and `zoo ui` shows them. "
+        "Importing twice creates no duplicates.",
+    )
     p.add_argument("bundle", nargs="?", default=BUNDLE, help=f"the bundle folder (default {BUNDLE})")
     p.set_defaults(func=import_bundle)
 
@@ -82,11 +107,15 @@ def leaderboard(args: argparse.Namespace) -> int:
 def _row(table, name: str, task: str, where: str):
     rows = [r for r in table if r.ok and (r.label == name or r.model == name)]
     if not rows:
-        raise ZooError(f"no finished run of {name!r} on {task!r} in {where}. Fix: zoo eval --model {name} --task {task}")
+        raise ZooError(
+            f"no finished run of {name!r} on {task!r} in {where}. Fix: zoo eval --model {name} --task {task}"
+        )
     exact = [r for r in rows if r.label == name]
     if len(rows) > 1 and not exact:
-        raise ZooError(f"{name!r} has several configurations on {task!r}: {', '.join(r.label for r in rows)}. "
-                       f"Fix: name one of them as the leaderboard labels it.")
+        raise ZooError(
+            f"{name!r} has several configurations on {task!r}: {', '.join(r.label for r in rows)}. "
+            f"Fix: name one of them as the leaderboard labels it."
+        )
     return (exact or rows)[0]
 
 
@@ -97,9 +126,11 @@ def compare(args: argparse.Namespace) -> int:
     table = analysis.analyse(runs).tables.get(args.task, [])
     a, b = (_row(table, name, args.task, tracker.uri) for name in (args.a, args.b))
     result = analysis.compare(predictions, a, b)
-    print(f"{args.task}: Spearman({a.label}) - Spearman({b.label}) = {result['difference']:+.4f}, 95% CI "
-          f"{result['low']:+.4f} to {result['high']:+.4f} (mean over {len(a.runs)} and {len(b.runs)} seed(s); "
-          f"two-level bootstrap, 1000 resamples of test items and seeds)")
+    print(
+        f"{args.task}: Spearman({a.label}) - Spearman({b.label}) = {result['difference']:+.4f}, 95% CI "
+        f"{result['low']:+.4f} to {result['high']:+.4f} (mean over {len(a.runs)} and {len(b.runs)} seed(s); "
+        f"two-level bootstrap, 1000 resamples of test items and seeds)"
+    )
     return 0
 
 
@@ -112,8 +143,10 @@ def export(args: argparse.Namespace) -> int:
     chosen = [r for r in runs if analysis.succeeded(r)] if args.all else analysis.used_runs(runs)
     counts = write_bundle(chosen, predictions, args.output)
     size = Bundle(args.output).size_bytes()
-    print(f"wrote {args.output}: {counts['runs']} runs, {counts['predictions']} prediction files, "
-          f"{counts['testsets']} test sets, {size / 1e6:.1f} MB, from {tracker.uri}")
+    print(
+        f"wrote {args.output}: {counts['runs']} runs, {counts['predictions']} prediction files, "
+        f"{counts['testsets']} test sets, {size / 1e6:.1f} MB, from {tracker.uri}"
+    )
     return 0
 
 
@@ -124,6 +157,7 @@ def import_bundle(args: argparse.Namespace) -> int:
     bundle = Bundle(args.bundle)
     tracker = Tracker()
     counts = import_into(bundle, tracker)
-    print(f"imported {counts['created']} runs into {tracker.uri} ({counts['skipped']} already there). "
-          f"Browse them: zoo ui")
+    print(
+        f"imported {counts['created']} runs into {tracker.uri} ({counts['skipped']} already there). Browse them: zoo ui"
+    )
     return 0

@@ -8,12 +8,18 @@ import sys
 
 
 def add(sub, common) -> None:
-    p = sub.add_parser("sync", help="send results kept while the tracking server was down",
-                       description="Replay, in order, the MLflow writes that `zoo eval` kept on disk while the "
-                                   "tracking server was unreachable. Safe to interrupt and rerun.")
+    p = sub.add_parser(
+        "sync",
+        help="send results kept while the tracking server was down",
+        description="Replay, in order, the MLflow writes that `zoo eval` kept on disk while the "
+        "tracking server was unreachable. Safe to interrupt and rerun.",
+    )
     p.set_defaults(func=sync)
-    p = sub.add_parser("ui", help="start the MLflow UI on this machine against the same store",
-                       description="Start `mlflow ui` against MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).")
+    p = sub.add_parser(
+        "ui",
+        help="start the MLflow UI on this machine against the same store",
+        description="Start `mlflow ui` against MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     p.set_defaults(func=ui)
@@ -38,10 +44,23 @@ def ui(args: argparse.Namespace) -> int:
 
     tracker = Tracker()
     # MLflow 3 opens an experiment on its GenAI overview; the runs table is this page
-    print(f"MLflow UI for {tracker.uri}\nruns table: http://{args.host}:{args.port}/#/experiments/"
-          f"{tracker.experiment_id}/runs\nCtrl-C to stop.", flush=True)
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracker.uri, "--host", args.host,
-           "--port", str(args.port)]
+    print(
+        f"MLflow UI for {tracker.uri}\nruns table: http://{args.host}:{args.port}/#/experiments/"
+        f"{tracker.experiment_id}/runs\nCtrl-C to stop.",
+        flush=True,
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        tracker.uri,
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
     # the zoo has no use for MLflow's GenAI job runners: half a dozen extra processes
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
     try:

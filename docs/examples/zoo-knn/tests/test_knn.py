@@ -1,6 +1,5 @@
 """The example plugin's own tests, written with protein-zoo's test kit."""
 
-
 from zoo_knn import plugin
 
 from zoo.testing import check_model

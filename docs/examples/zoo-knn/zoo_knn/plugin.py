@@ -47,6 +47,11 @@ def make_knn(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
-    register("knn", make_knn, pretrained=False, deterministic=True,
-             description="k-nearest neighbours on one-hot sequences (example plugin)",
-             options={"k": 10, "weights": "distance"})
+    register(
+        "knn",
+        make_knn,
+        pretrained=False,
+        deterministic=True,
+        description="k-nearest neighbours on one-hot sequences (example plugin)",
+        options={"k": 10, "weights": "distance"},
+    )
