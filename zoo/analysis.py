@@ -205,8 +205,19 @@ def best(table: list[Row]) -> tuple[Row | None, Row | None]:
     return next((r for r in ok if r.pretrained), None), next((r for r in ok if not r.pretrained), None)
 
 
+class _Interval:
+    """A difference with a 95% interval, and the word the page uses for it."""
+
+    low: float
+    high: float
+
+    @property
+    def word(self) -> str:
+        return word(self.low, self.high)
+
+
 @dataclass
-class Verdict:
+class Verdict(_Interval):
     """Best pretrained minus best supervised, in mean-over-seeds test Spearman, with its interval."""
 
     pre: Row
@@ -214,10 +225,6 @@ class Verdict:
     difference: float
     low: float
     high: float
-
-    @property
-    def word(self) -> str:
-        return word(self.low, self.high)
 
 
 def word(low: float, high: float) -> str:
@@ -285,7 +292,7 @@ def curves(runs: list[dict]) -> dict[str, dict[str, Curve]]:
 
 
 @dataclass
-class Pair:
+class Pair(_Interval):
     """At one training-set size: the best pretrained and best supervised configuration, compared."""
 
     n: int
@@ -297,10 +304,6 @@ class Pair:
     difference: float
     low: float
     high: float
-
-    @property
-    def word(self) -> str:
-        return word(self.low, self.high)
 
 
 def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list[Pair]:
