@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -89,3 +96,42 @@ def tiny_esm(tmp_path_factory):
         folder / "esm2_t6_8M_UR50D.pt",
     )
     return folder, model.eval()
+
+
+@contextlib.contextmanager
+def zoo_ui(uri: str):
+    """`zoo ui` on a free port of 127.0.0.1 against ``uri``; yields (base URL, search(filter) -> runs over
+    MLflow's REST API, output lines so far). The server is stopped afterwards."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, MLFLOW_TRACKING_URI=uri)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zoo.cli", "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    output: list[str] = []
+
+    def search(experiment_id: str, query: str = "") -> list[dict]:
+        body = json.dumps({"experiment_ids": [experiment_id], "max_results": 1000, "filter": query}).encode()
+        request = urllib.request.Request(
+            base + "/api/2.0/mlflow/runs/search", data=body, headers={"Content-Type": "application/json"}
+        )
+        return json.load(urllib.request.urlopen(request, timeout=30)).get("runs", [])
+
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield base, search, output
+    finally:
+        os.killpg(proc.pid, 15)
+        output.append(proc.communicate(timeout=30)[0].decode())

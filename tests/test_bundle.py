@@ -104,6 +104,21 @@ def test_export_import_and_a_page_from_the_bundle_alone(source_store, tmp_path, 
     assert _page(tmp_path / "third" / "README.md") == _page(tmp_path / "board" / "README.md")
     assert (tmp_path / "fresh" / "mlartifacts").is_dir()  # a sqlite store keeps its artifacts beside it
 
+    # browse them: `zoo ui` serves the imported store, and the runs come back over MLflow's REST API
+    from conftest import zoo_ui
+
+    with zoo_ui(fresh) as (_, search, _output):
+        served = search(Tracker(fresh).experiment_id, "tags.kind = 'job'")
+    assert sorted(r["info"]["run_name"] for r in served) == sorted(r["run_name"] for r in records)
+    keys = {next(t["value"] for t in r["data"]["tags"] if t["key"] == "job_key") for r in served}
+    assert keys == {r["tags"]["job_key"] for r in records}
+    one = next(r for r in served if r["info"]["status"] == "FINISHED")
+    assert {d["dataset"]["name"].rsplit("-", 1)[1] for d in one["inputs"]["dataset_inputs"]} == {
+        "train",
+        "valid",
+        "test",
+    }
+
 
 def test_importing_into_the_source_store_changes_nothing(source_store, tmp_path, monkeypatch, capsys):
     root, uri = source_store

@@ -289,51 +289,12 @@ def test_unreachable_tracking_server_fails_before_compute(monkeypatch, capsys, s
     assert "Nothing was computed" in err
 
 
-def test_zoo_ui_serves_the_runs_over_rest(evaluated, mlflow_uri, tmp_path):
+def test_zoo_ui_serves_the_runs_over_rest(evaluated, mlflow_uri):
     """`zoo ui` on 127.0.0.1 against the filled store; the runs come back through MLflow's REST API."""
-    import json
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from conftest import zoo_ui
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_uri)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zoo.cli", "ui", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        tracker, _, _ = evaluated
-        body = json.dumps(
-            {
-                "experiment_ids": [tracker.experiment_id],
-                "max_results": 1000,
-                "filter": "tags.model = 'cnn' and tags.task = 'stability'",
-            }
-        ).encode()
-        request = urllib.request.Request(
-            base + "/api/2.0/mlflow/runs/search", data=body, headers={"Content-Type": "application/json"}
-        )
-        runs = json.load(urllib.request.urlopen(request, timeout=30))["runs"]
-        names = sorted(r["info"]["run_name"] for r in runs)
-        assert names == ["cnn/stability/seed0", "cnn/stability/seed1"]
-    finally:
-        os.killpg(proc.pid, 15)
-        out = proc.communicate(timeout=30)[0].decode()
-    assert f"runs table: http://127.0.0.1:{port}/#/experiments/{Tracker().experiment_id}/runs" in out
+    tracker, _, _ = evaluated
+    with zoo_ui(mlflow_uri) as (base, search, output):
+        runs = search(tracker.experiment_id, "tags.model = 'cnn' and tags.task = 'stability'")
+        assert sorted(r["info"]["run_name"] for r in runs) == ["cnn/stability/seed0", "cnn/stability/seed1"]
+    assert f"runs table: {base}/#/experiments/{Tracker().experiment_id}/runs" in output[0]

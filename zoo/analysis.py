@@ -387,12 +387,18 @@ class Board:
 
 def used_runs(runs: list[dict]) -> list[dict]:
     """The runs a leaderboard of ``runs`` shows: one per job key, on each task's newest data."""
-    return current_data(latest_per_job(runs))[0]
+    return current_data(latest_per_job(ended(runs)))[0]
+
+
+def ended(runs: Iterable[dict]) -> list[dict]:
+    """Runs that have ended: a job still running is not a result yet (a run left RUNNING by a killed
+    zoo eval is marked KILLED by the next one, and then shows as not run)."""
+    return [r for r in runs if r.get("status") != "RUNNING"]
 
 
 def analyse(runs: list[dict], predictions: Predictions | None = None) -> Board:
     """Everything the page shows. Without ``predictions`` there are no intervals and no verdicts."""
-    kept, left_out = current_data(latest_per_job(runs))
+    kept, left_out = current_data(latest_per_job(ended(runs)))
     tables = rows(kept)
     if predictions is not None:
         for table in tables.values():
