@@ -10,39 +10,39 @@ import urllib.request
 from pathlib import Path
 
 from zoo import ZooError
+from zoo.files import atomic_path, clean_leftovers
 
 
 def fetch(url: str, dest: Path, *, timeout: float = 60.0) -> Path:
-    """Stream ``url`` to ``dest``. A partial file never takes the final name, so a killed
-    download is simply started again on the next run."""
+    """Stream ``url`` to ``dest``. A partial file never takes the final name (zoo.files.atomic_path),
+    so a killed download is simply started again on the next run, which also removes what it left."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    clean_leftovers(dest.parent, f".{dest.name}.*.part")
+    columns = (
+        TextColumn("download {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            columns = (
-                TextColumn("download {task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-            )
-            with Progress(*columns, transient=True) as progress:
-                bar = progress.add_task(dest.name, total=total)
-                for block in iter(lambda: response.read(1 << 20), b""):
-                    out.write(block)
-                    progress.advance(bar, len(block))
-        if total is not None and part.stat().st_size != total:
-            raise ZooError(f"download of {url} stopped at {part.stat().st_size} of {total} bytes. Fix: run again.")
+        with atomic_path(dest) as part:
+            with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                with Progress(*columns, transient=True) as progress:
+                    bar = progress.add_task(dest.name, total=total)
+                    for block in iter(lambda: response.read(1 << 20), b""):
+                        out.write(block)
+                        progress.advance(bar, len(block))
+            if total is not None and part.stat().st_size != total:
+                raise ZooError(f"download of {url} stopped at {part.stat().st_size} of {total} bytes. Fix: run again.")
     except OSError as exc:
-        part.unlink(missing_ok=True)
         raise ZooError(
             f"cannot download {url}: {exc}. Fix: check the network, or point ZOO_DATA_DIR "
             f"(or --data-dir) at a local copy of the data."
         ) from exc
-    os.replace(part, dest)
     return dest
 
 

@@ -27,6 +27,24 @@ from zoo import ZooError, names
 from zoo.files import write_atomic
 
 RUNS = "runs.jsonl"
+README = """# Results bundle
+
+The MLflow runs behind the leaderboard beside this folder, written by `zoo export` (format:
+`zoo/bundle.py`). Nothing here is typed by hand.
+
+- `runs.jsonl`: one run per line, sorted by run id, keys sorted: `run_id`, `run_name`, `status`,
+  `start_time` and `end_time` (ms since the epoch), `tags`, `params`, `metrics` (as MLflow holds
+  them: `job_key`, `model`, `task`, `seed`, `options`, `test_spearman`, ...), `datasets` (the
+  MLflow dataset inputs: name, digest, source, context train/valid/test) and, for a run with
+  predictions, `testset`.
+- `testsets/<testset>.npz`: `sequences` and float64 `targets` of one test split, stored once.
+- `predictions/<run_id>.npz`: `prediction`, one float32 per test sequence, in test-set order.
+
+Use it:
+
+    zoo import leaderboard/runs && zoo ui          # browse the runs in the MLflow UI
+    zoo leaderboard --from leaderboard/runs        # the leaderboard page, from these files alone
+"""
 IMPORTED_FROM = "imported_run_id"  # tag on an imported run: the run id in the store it was exported from
 
 
@@ -94,6 +112,7 @@ def export(
             if stale.name not in keep:
                 stale.unlink()
     write_atomic(folder / RUNS, "\n".join(lines) + "\n")
+    write_atomic(folder / "README.md", README)
     return {"runs": len(lines), "predictions": len(kept_predictions), "testsets": len(kept_testsets)}
 
 

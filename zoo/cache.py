@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, Sequence
@@ -72,11 +71,12 @@ class EmbeddingCache:
         return found
 
     def _write(self, keys: list[str], values: np.ndarray) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".npz")
-        with os.fdopen(fd, "wb") as fh:
+        import uuid
+
+        from zoo.files import atomic_path
+
+        with atomic_path(self.folder / f"shard-{uuid.uuid4().hex[:12]}.npz") as tmp, open(tmp, "wb") as fh:
             np.savez(fh, keys=np.array(keys), values=values, checksum=np.array(_checksum(values)))
-        os.replace(tmp, self.folder / f"shard-{Path(tmp).stem[5:]}.npz")
 
     def get(
         self,

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from zoo import ZooError
 from zoo.cache import cache_dir
+from zoo.files import write_atomic
 
 
 def spool_dir(uri: str) -> Path:
@@ -34,7 +35,6 @@ class Journal:
         self.root = spool_dir(uri)
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.path = self.root / f"{self.name}.jsonl"
-        self.writes = 0
 
     def append(self, op: str, **fields: Any) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -47,7 +47,6 @@ class Journal:
             fh.write(json.dumps({"op": op, **fields}) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        self.writes += 1
 
 
 def _writer_alive(path: Path) -> bool:
@@ -99,9 +98,7 @@ def replay(uri: str, apply: Callable[[str, dict[str, Any], dict[str, str]], str 
                 state["ids"][entry["id"]] = created
             state["done"] = number + 1
             applied += 1
-            tmp = state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state))
-            os.replace(tmp, state_path)  # progress survives a kill: a rerun skips what was applied
+            write_atomic(state_path, json.dumps(state))  # progress survives a kill: a rerun skips what was applied
         shutil.rmtree(path.with_suffix(""), ignore_errors=True)
         path.unlink()
         state_path.unlink(missing_ok=True)

@@ -78,10 +78,16 @@ def tasks(args: argparse.Namespace) -> int:
     from zoo.plugins import discover
 
     table = Table(title="tasks")
-    for col in ("task", "plugin", "source", "description"):
+    for col in ("task", "plugin", "source", "data from", "description"):
         table.add_column(col)
     for entry in sorted(discover().tasks.values(), key=lambda e: e.name):
-        table.add_row(plain(entry.name), plain(entry.plugin), plain(entry.spec.source), plain(entry.description))
+        table.add_row(
+            plain(entry.name),
+            plain(entry.plugin),
+            plain(entry.spec.source),
+            plain(entry.spec.url),
+            plain(entry.description),
+        )
     console().print(table)
     return 0
 
