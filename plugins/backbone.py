@@ -7,6 +7,7 @@ the network may read; ``pool`` marks the positions averaged into the sequence's 
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from typing import Any, Callable, Sequence
@@ -87,10 +88,12 @@ class FineTuned:
         epochs: int = 1,
         max_steps: int | None = None,
         max_seconds: float | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[..., None] | None = None,
+        precision: str = "fp32",
     ):
         self.make_backbone, self.seed, self.progress = make_backbone, seed, progress
         self.params: dict[str, Any] = {
+            "precision": precision,
             "lr": lr,
             "head_lr": head_lr,
             "batch_size": batch_size,
@@ -104,16 +107,29 @@ class FineTuned:
         tokens, attention, pool = (t.to(self.device) for t in self.backbone.tokenize(list(sequences)))
         return self.head(masked_mean(self.backbone(tokens, attention), pool)).squeeze(-1)
 
+    def _state(self) -> dict[str, Any]:
+        return {"backbone": self.backbone.state_dict(), "head": self.head.state_dict()}
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.backbone.load_state_dict(state["backbone"])
+        self.head.load_state_dict(state["head"])
+
     def fit(self, train: Split, valid: Split) -> None:
+        """Whole epochs (under ``paper``) or bounded steps (the CPU profile). After each whole epoch:
+        valid Spearman, the best epoch's weights kept (TAPE's early stopping on valid), a checkpoint and
+        per-epoch metrics; a killed job resumes from its last finished epoch."""
+        from scipy.stats import spearmanr
+        from zoo_plugins import checkpoint
+        from zoo_plugins.precision import autocast, resolve
+
         p = self.params
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         self.device = pick()
+        p["precision"] = self.precision = resolve(p["precision"], self.device)
         self.backbone = self.make_backbone().to(self.device)
         self.head = nn.Linear(self.backbone.hidden_size, 1).to(self.device)
-        self.params["trainable_parameters"] = sum(
-            p.numel() for p in [*self.backbone.parameters(), *self.head.parameters()]
-        )
+        p["trainable_parameters"] = sum(q.numel() for q in [*self.backbone.parameters(), *self.head.parameters()])
         self.mean, self.scale = float(train.targets.mean()), float(train.targets.std() or 1.0)
         y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32, device=self.device)
         opt = torch.optim.AdamW(
@@ -124,27 +140,65 @@ class FineTuned:
         )
         per_epoch = math.ceil(len(train) / p["batch_size"])
         total = min(p["epochs"] * per_epoch, p["max_steps"] or math.inf)
-        start, step = time.perf_counter(), 0
+        start, step, epoch = time.perf_counter(), 0, 0
+        best: tuple[float, dict | None, int] = (-math.inf, None, 0)
+        recipe = checkpoint.fingerprint({**p, "seed": self.seed, "n_train": len(train)})
+        state = checkpoint.load(recipe, rng)
+        if state is not None:
+            self._load(state["model"])
+            opt.load_state_dict(state["opt"])
+            best, epoch, step = (
+                (state["best_score"], state["best_state"], state["best_epoch"]),
+                state["epoch"],
+                state["done"],
+            )
+            p["resumed_from_epoch"] = epoch
 
         def out_of_time() -> bool:
             return bool(p["max_seconds"]) and time.perf_counter() - start > p["max_seconds"]
 
-        self.backbone.train()
         while step < total and not out_of_time():
-            order = rng.permutation(len(train))
+            self.backbone.train()
+            order, losses = rng.permutation(len(train)), []
             for begin in range(0, len(order), p["batch_size"]):
                 idx = order[begin : begin + p["batch_size"]]
-                loss = nn.functional.mse_loss(self._forward([train.sequences[i] for i in idx]), y[idx])
+                with autocast(self.precision, self.device):
+                    out = self._forward([train.sequences[i] for i in idx])
+                loss = nn.functional.mse_loss(out.float(), y[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                losses.append(loss.item())
                 step += 1
                 if self.progress:
-                    self.progress(step, int(total))
+                    self.progress(step, int(total), f"epoch {epoch + 1}/{p['epochs']}")
                 if step >= total or out_of_time():
                     break
-        self.params["steps_done"] = step
-        self.params["train_seconds"] = round(time.perf_counter() - start, 1)
+            if begin + p["batch_size"] < len(order):  # stopped inside an epoch: bounded by steps or seconds
+                break
+            epoch += 1
+            score = float(spearmanr(valid.targets, self.predict(valid.sequences)).statistic)
+            if score > best[0]:
+                best = (score, copy.deepcopy(self._state()), epoch)
+            checkpoint.log_epoch(epoch, {"epoch_train_loss": float(np.mean(losses)), "epoch_valid_spearman": score})
+            checkpoint.save(
+                {
+                    "recipe": recipe,
+                    "model": self._state(),
+                    "opt": opt.state_dict(),
+                    "best_score": best[0],
+                    "best_state": best[1],
+                    "best_epoch": best[2],
+                    "epoch": epoch,
+                    "done": step,
+                },
+                rng,
+            )
+        if best[1] is not None:
+            self._load(best[1])
+            p["best_epoch"] = best[2]
+        p["epochs_done"], p["steps_done"] = epoch, step
+        p["train_seconds"] = round(time.perf_counter() - start, 1)
 
     def predict(self, sequences: Sequence[str]) -> np.ndarray:
         if self.backbone is None:
@@ -152,6 +206,9 @@ class FineTuned:
         self.backbone.eval()
         out = np.empty(len(sequences))
         with torch.inference_mode():
+            from zoo_plugins.precision import autocast
+
             for idx in _batches(sequences, 32):
-                out[idx] = self._forward([sequences[i] for i in idx]).double().cpu().numpy()
+                with autocast(getattr(self, "precision", "fp32"), self.device):
+                    out[idx] = self._forward([sequences[i] for i in idx]).double().cpu().numpy()
         return out * self.scale + self.mean

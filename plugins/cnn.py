@@ -7,6 +7,7 @@ and ``zoo --help`` stay fast.
 from __future__ import annotations
 
 from zoo_plugins.device import GPU_JOB
+from zoo_plugins.precision import OPTION as PRECISION
 
 from zoo import hookimpl
 from zoo.contract import Option
@@ -67,6 +68,7 @@ OPTIONS = {
     "dilations": Option(None, list, help="one dilation per layer, e.g. [1,2,1]"),
     "lr": Option(None, None, help="a number, or [conv, head]"),
     "weight_decay": Option(None, None, help="a number, or [conv, head]"),
+    "precision": PRECISION,
 }
 
 

@@ -154,7 +154,7 @@ def _pair(value) -> tuple[float, float]:
 class CNNRegressor:
     """Trains :class:`CNN` on train; with ``select_on_valid`` keeps the best epoch by valid Spearman."""
 
-    def __init__(self, recipe: dict, seed: int, progress: Callable[[int, int], None] | None = None):
+    def __init__(self, recipe: dict, seed: int, progress: Callable[..., None] | None = None):
         self.recipe = dict(recipe, lr=_pair(recipe["lr"]), weight_decay=_pair(recipe["weight_decay"]))
         self.params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.recipe.items()}
         self.seed = seed
@@ -173,11 +173,17 @@ class CNNRegressor:
             )
 
     def fit(self, train: Split, valid: Split) -> None:
+        """Train epoch by epoch. Inside zoo eval each epoch ends with a checkpoint and its train loss
+        and valid Spearman logged to MLflow; a killed job resumes from its last finished epoch."""
         from scipy.stats import spearmanr
+        from zoo_plugins import checkpoint
+        from zoo_plugins.precision import autocast, resolve
 
         r = self.recipe
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
+        self.precision = resolve(r.get("precision") or "fp32", self.device)
+        self.params["precision"] = self.precision
         self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"]).to(self.device)
         self.params["trainable_parameters"] = sum(p.numel() for p in self.net.parameters())
         standardize = r["standardize"]
@@ -189,22 +195,51 @@ class CNNRegressor:
             self.params["batch_size"] = r["batch_size"]
         opt = torch.optim.AdamW(self.net.param_groups(r["lr"], r["weight_decay"]))
         steps_per_epoch = math.ceil(len(train) / r["batch_size"])
-        total, done = r["epochs"] * steps_per_epoch, 0
+        total, done, first_epoch = r["epochs"] * steps_per_epoch, 0, 0
         best: tuple[float, dict | None, int] = (-math.inf, None, 0)
-        for epoch in range(r["epochs"]):
+        recipe = checkpoint.fingerprint({**self.params, "seed": self.seed, "n_train": len(train)})
+        state = checkpoint.load(recipe, rng)
+        if state is not None:  # resume: the same recipe stopped after state["epoch"] epochs
+            self.net.load_state_dict(state["net"])
+            opt.load_state_dict(state["opt"])
+            best = (state["best_score"], state["best_state"], state["best_epoch"])
+            first_epoch, done = state["epoch"], state["done"]
+            self.params["resumed_from_epoch"] = first_epoch
+        for epoch in range(first_epoch, r["epochs"]):
             self.net.train()
+            losses = []
             for idx, tok, lengths in self._batches(train.sequences, rng.permutation(len(train)), r["batch_size"]):
-                loss = nn.functional.mse_loss(self.net(tok, lengths), y[idx])
+                with autocast(self.precision, self.device):
+                    out = self.net(tok, lengths)
+                loss = nn.functional.mse_loss(out.float(), y[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                losses.append(loss.item())
                 done += 1
                 if self.progress:
-                    self.progress(done, total)
+                    self.progress(done, total, f"epoch {epoch + 1}/{r['epochs']}")
+            metrics = {"epoch_train_loss": float(np.mean(losses))}
             if r["select_on_valid"]:
-                score = spearmanr(valid.targets, self.predict(valid.sequences)).statistic
+                score = float(spearmanr(valid.targets, self.predict(valid.sequences)).statistic)
+                metrics["epoch_valid_spearman"] = score
                 if score > best[0]:
                     best = (score, copy.deepcopy(self.net.state_dict()), epoch + 1)
+            checkpoint.log_epoch(epoch + 1, metrics)
+            checkpoint.save(
+                {
+                    "recipe": recipe,
+                    "net": self.net.state_dict(),
+                    "opt": opt.state_dict(),
+                    "best_score": best[0],
+                    "best_state": best[1],
+                    "best_epoch": best[2],
+                    "epoch": epoch + 1,
+                    "done": done,
+                },
+                rng,
+            )
+        self.params["epochs_done"] = r["epochs"]
         if best[1] is not None:
             self.net.load_state_dict(best[1])
             self.params["best_epoch"] = best[2]
@@ -217,6 +252,9 @@ class CNNRegressor:
         # sort by length so each batch pads little; restore the caller's order at the end
         order = np.argsort([len(s) for s in sequences], kind="stable")
         out = np.empty(len(sequences), dtype=np.float64)
+        from zoo_plugins.precision import autocast
+
         for idx, tok, lengths in self._batches(sequences, order, 1024):
-            out[idx] = self.net(tok, lengths).double().cpu().numpy()
+            with autocast(getattr(self, "precision", "fp32"), self.device):
+                out[idx] = self.net(tok, lengths).double().cpu().numpy()
         return out * self.scale + self.mean

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from zoo_plugins.device import GPU_JOB
+from zoo_plugins.precision import OPTION as PRECISION
 
 from zoo.contract import Option
 
@@ -15,6 +16,7 @@ FINETUNE_OPTIONS = {
     "epochs": Option(1, int, minimum=1),
     "max_steps": Option(100, int, minimum=1),
     "max_seconds": Option(600.0, float, above=0),
+    "precision": PRECISION,
 }
 PROFILES = {"profiles": ("default", "paper"), "clip_profiles": ("paper",)}
 
@@ -70,4 +72,5 @@ def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict
         max_steps=int(options["max_steps"]) if bounded else None,
         max_seconds=float(options["max_seconds"]) if bounded else None,
         progress=progress,
+        precision=str(options.get("precision") or "fp32"),
     )

@@ -209,6 +209,46 @@ def test_finetuned_variant_trains_end_to_end(tiny_esm, offline_hub):
     assert np.isfinite(model.predict(task.test.sequences)).all()
 
 
+def test_finetuning_whole_epochs_keeps_the_best_valid_epoch_and_resumes_after_an_interrupt(
+    tiny_esm, offline_hub, tmp_path, monkeypatch
+):
+    """Under `paper` a fine-tuned model trains whole epochs, keeps the best valid epoch, and, stopped
+    in its third epoch (Ctrl-C), resumes from the second epoch's checkpoint with the same result."""
+    from zoo import training
+    from zoo_plugins import esm
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    folder, _ = tiny_esm
+    task = tiny_task(n_train=40, n_valid=16, n_test=16)
+    options = {"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 3, "max_steps": 1, "max_seconds": 1}
+
+    def build(progress=None):
+        return esm.make_finetuned(
+            "esm2_t6_8M_UR50D", task="t", seed=0, profile="paper", options=options, progress=progress
+        )
+
+    logged: list[tuple[int, dict]] = []
+    with training.job("straight", lambda m, step: logged.append((step, m))):
+        straight = build()
+        straight.fit(task.train, task.valid)
+    assert straight.params["epochs_done"] == 3 and straight.params["steps_done"] == 15  # 40 / batch 8, 3 epochs
+    assert 1 <= straight.params["best_epoch"] <= 3 and [s for s, _ in logged] == [1, 2, 3]
+
+    def interrupt(done, total, note=None):
+        if done == 11:  # inside the third epoch
+            raise KeyboardInterrupt
+
+    with training.job("stopped", lambda m, step: None):
+        try:
+            build(interrupt).fit(task.train, task.valid)
+        except KeyboardInterrupt:
+            pass
+        resumed = build()
+        resumed.fit(task.train, task.valid)
+    assert resumed.params["resumed_from_epoch"] == 2
+    assert np.allclose(resumed.predict(task.test.sequences), straight.predict(task.test.sequences), atol=1e-5)
+
+
 def test_parameter_counts_match_the_architectures():
     import esm as fair_esm
     from esm.model.esm2 import ESM2

@@ -38,6 +38,7 @@ class Reporter:
         )
         self._jobs = self._progress.add_task("jobs", total=None)
         self._steps = self._progress.add_task("", total=None, visible=False)
+        self._job = ""
 
     def __enter__(self) -> "Reporter":
         self._progress.start()
@@ -48,6 +49,7 @@ class Reporter:
 
     def start_job(self, name: str, index: int, total: int) -> None:
         self._progress.update(self._jobs, completed=index, total=total, description=f"jobs (now {name})")
+        self._job = name
         self._progress.reset(self._steps, total=None, description=f"  {name} steps", visible=True)
 
     def job_finished(self, done: int, total: int, outcome) -> None:
@@ -62,9 +64,12 @@ class Reporter:
             line += f" - {outcome.message[:300]}"
         self._progress.console.print(escape(line), highlight=False, soft_wrap=True)
 
-    def step(self, done: int, total: int) -> None:
-        """Plugins call this (as ``progress(done, total)``) while they train."""
+    def step(self, done: int, total: int, note: str | None = None) -> None:
+        """Plugins call this (as ``progress(done, total)``, optionally with a note such as
+        ``"epoch 2/5"``) while they train; the bar shows steps, rate and ETA."""
         self._progress.update(self._steps, completed=done, total=total)
+        if note is not None:
+            self._progress.update(self._steps, description=f"  {self._job} {note}")
 
     def finish(self, total: int) -> None:
         self._progress.update(self._jobs, completed=total, total=total, description="jobs")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import Split, TaskData, Unavailable, ZooError, __version__, figures, names, provenance
+from zoo import Split, TaskData, Unavailable, ZooError, __version__, figures, names, provenance, training
 from zoo.contract import ContractError
 from zoo.metrics import bootstrap_spearman, regression_metrics
 from zoo.plugins import Entry, Registry, did_you_mean
@@ -291,7 +291,7 @@ class Runner:
         }
         run_id = self.tracker.start_run(job.name, tags, params, parent=parent)
         try:
-            outcome = self._execute(job, entry, options, run_id)
+            outcome = self._execute(job, key, entry, options, run_id)
         except Unavailable as exc:
             outcome = Outcome(job, "unavailable", message=str(exc))
         except Exception as exc:  # a plugin can raise anything; it must not stop the other jobs
@@ -301,9 +301,11 @@ class Runner:
         outcome.run_id = run_id
         self.tracker.set_tags(run_id, {names.OUTCOME: outcome.status, names.MESSAGE: outcome.message[:1000]})
         self.tracker.end_run(run_id, "FINISHED" if outcome.status == "ok" else "FAILED")
+        if outcome.status in ("ok", "unavailable"):  # recorded: a failed job keeps its checkpoint to resume from
+            training.discard(key)
         return outcome
 
-    def _execute(self, job: Job, entry: Entry, options: dict[str, Any], run_id: str) -> Outcome:
+    def _execute(self, job: Job, key: str, entry: Entry, options: dict[str, Any], run_id: str) -> Outcome:
         data = self.task_data(job.task)
         self.tracker.set_tags(
             run_id,
@@ -329,7 +331,9 @@ class Runner:
             who,
         )
         start = time.perf_counter()
-        model.fit(train, select)
+        # the job's checkpoint place and per-epoch metrics, for training loops that use them (zoo.training)
+        with training.job(key, lambda metrics, step: self.tracker.log_metrics(run_id, metrics, step)):
+            model.fit(train, select)
         fit_seconds = time.perf_counter() - start
         if model.params:
             self.tracker.log_params(run_id, {f"{names.HP}{k}": v for k, v in model.params.items()})

@@ -71,9 +71,10 @@ class Tracker:
         for start in range(0, len(items), 100):  # MLflow caps a batch at 100 params
             self._write("log_batch", run=run_id, params=items[start : start + 100])
 
-    def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+        """``step``: the epoch for per-epoch training metrics, so the UI draws them as curves."""
         now = int(time.time() * 1000)
-        self._write("log_batch", run=run_id, metrics=[(k, float(v), now) for k, v in sorted(metrics.items())])
+        self._write("log_batch", run=run_id, metrics=[(k, float(v), now, step) for k, v in sorted(metrics.items())])
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         self._write("log_batch", run=run_id, tags=[(k, str(v)[:5000]) for k, v in sorted(tags.items())])
@@ -142,7 +143,7 @@ class Tracker:
             self.client.log_batch(
                 run_id,
                 params=[Param(k, v) for k, v in fields.get("params", [])],
-                metrics=[Metric(k, v, t, 0) for k, v, t in fields.get("metrics", [])],
+                metrics=[Metric(k, v, t, *(rest or [0])) for k, v, t, *rest in fields.get("metrics", [])],
                 tags=[RunTag(k, v) for k, v in fields.get("tags", [])],
             )
         elif op == "log_artifact":

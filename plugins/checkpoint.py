@@ -1,0 +1,56 @@
+"""Saving and restoring a torch training loop at epoch boundaries, through the running job's
+checkpoint place (zoo.training): one mechanism for the CNN and the fine-tuned pretrained models.
+
+A checkpoint holds the network, the optimizer, both random generators, the epoch, the step count,
+the best-on-valid state and a fingerprint of the recipe; a checkpoint of another recipe, or a
+damaged one, is ignored and training starts over. Loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from zoo import training
+from zoo.files import atomic_path
+
+
+def fingerprint(recipe: dict[str, Any]) -> str:
+    return json.dumps(recipe, sort_keys=True, default=str)
+
+
+def save(state: dict[str, Any], rng: np.random.Generator) -> None:
+    """Save ``state`` (tensors, numbers, strings) plus both random generators; no-op outside zoo eval."""
+    context = training.current()
+    if context is None:
+        return
+    full = {**state, "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state()}
+    with atomic_path(context.checkpoint) as tmp:  # a kill mid-save leaves the previous checkpoint whole
+        torch.save(full, tmp)
+
+
+def load(recipe: str, rng: np.random.Generator) -> dict[str, Any] | None:
+    """The saved state for this recipe, with both random generators restored; None to start afresh."""
+    context = training.current()
+    if context is None or not context.checkpoint.exists():
+        return None
+    try:
+        state = torch.load(context.checkpoint, map_location="cpu", weights_only=True)
+    except Exception as exc:  # damaged: train from the start rather than fail the job
+        warnings.warn(f"checkpoint {context.checkpoint} cannot be read ({exc}); training starts over", stacklevel=2)
+        return None
+    if state.get("recipe") != recipe:
+        return None
+    rng.bit_generator.state = json.loads(state["numpy_rng"])
+    torch.set_rng_state(state["torch_rng"])
+    return state
+
+
+def log_epoch(epoch: int, metrics: dict[str, float]) -> None:
+    context = training.current()
+    if context is not None:
+        context.log_epoch(epoch, {k: float(v) for k, v in metrics.items() if np.isfinite(v)})

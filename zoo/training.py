@@ -1,0 +1,64 @@
+"""What a running job offers a training loop: a checkpoint place keyed by the job, and per-epoch metrics.
+
+The runner opens a :class:`JobContext` around ``fit()``; a plugin reaches it with :func:`current`
+(None outside ``zoo eval``, e.g. under the test kit, where nothing is saved). A training loop
+saves its state at every epoch boundary with :meth:`JobContext.save`, and at the start of
+``fit()`` takes it back with :meth:`JobContext.load`: a job that was killed or stopped resumes from
+its last finished epoch when ``zoo eval`` is run again. The checkpoint is deleted once the run is
+recorded as ok (or unavailable); after a failure it is kept, so a rerun resumes.
+
+torch-free: the state is whatever the plugin hands over; plugins/checkpoint.py saves torch state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+_CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("zoo_job", default=None)
+
+
+@dataclass
+class JobContext:
+    key: str  # the job key: the same configuration on the same data
+    folder: Path  # <cache>/checkpoints/<key>/
+    log: Callable[[dict[str, float], int], None]  # metrics at a step (epoch), shown as curves by MLflow
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / "checkpoint.pt"
+
+    def log_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
+        """Per-epoch metrics (e.g. ``train_loss``, ``valid_spearman``), logged while the job runs."""
+        self.log(metrics, epoch)
+
+
+def current() -> JobContext | None:
+    """The job being fitted in this process, or None (no checkpoints, no per-epoch metrics)."""
+    return _CURRENT.get()
+
+
+def checkpoint_folder(key: str) -> Path:
+    from zoo.cache import cache_dir
+
+    return cache_dir() / "checkpoints" / key
+
+
+@contextlib.contextmanager
+def job(key: str, log: Callable[[dict[str, float], int], Any]) -> Iterator[JobContext]:
+    """Make ``key`` the current job for the block (the runner wraps ``fit()`` in it)."""
+    context = JobContext(key, checkpoint_folder(key), log)
+    token = _CURRENT.set(context)
+    try:
+        yield context
+    finally:
+        _CURRENT.reset(token)
+
+
+def discard(key: str) -> None:
+    """Delete a job's checkpoints (its run is recorded)."""
+    shutil.rmtree(checkpoint_folder(key), ignore_errors=True)
