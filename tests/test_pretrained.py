@@ -214,8 +214,9 @@ def test_finetuning_whole_epochs_keeps_the_best_valid_epoch_and_resumes_after_an
 ):
     """Under `paper` a fine-tuned model trains whole epochs, keeps the best valid epoch, and, stopped
     in its third epoch (Ctrl-C), resumes from the second epoch's checkpoint with the same result."""
-    from zoo import training
     from zoo_plugins import esm
+
+    from zoo import training
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     folder, _ = tiny_esm
