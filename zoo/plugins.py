@@ -148,6 +148,13 @@ def discover() -> Registry:
     # an object registered in-process (a plugin under test) replaces its installed entry point
     extra_ids = {id(obj) for _, _, obj in EXTRA}
     registry = build([o for o in objects if id(o[2]) not in extra_ids] + EXTRA)
+    if os.environ.get("ZOO_TASKS_DIR"):  # a folder of assay files: each file is a task (zoo/assay.py)
+        from zoo import assay
+
+        try:
+            assay.register_folder(registry, os.environ["ZOO_TASKS_DIR"])
+        except ZooError as exc:
+            registry.plugins[assay.PLUGIN] = PluginInfo(assay.PLUGIN, "-", error=f"ZOO_TASKS_DIR: {exc}")
     for name in sorted(((wanted or set()) | unwanted) - {ep.name for ep in eps}):
         registry.plugins[name] = PluginInfo(
             name, "-", error=str(did_you_mean("plugin", name, [ep.name for ep in eps])) + f" (named in {ENV_SELECT})"

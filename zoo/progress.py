@@ -59,9 +59,9 @@ class Reporter:
         score = f"test Spearman {m['test_spearman']:.3f}, {m['fit_seconds']:.1f} s fit" if m else ""
         line = f"[{done}/{total}] {outcome.job.name}: {outcome.status} {score}"
         if outcome.status == "failed":
-            line += f" - {outcome.message[:300]} (traceback: tag 'traceback' of MLflow run {outcome.run_id})"
+            line += f" - {keep_fix(outcome.message, 400)} (traceback: tag 'traceback' of MLflow run {outcome.run_id})"
         elif outcome.status != "ok":
-            line += f" - {outcome.message[:300]}"
+            line += f" - {keep_fix(outcome.message, 400)}"
         self._progress.console.print(escape(line), highlight=False, soft_wrap=True)
 
     def step(self, done: int, total: int, note: str | None = None) -> None:
@@ -74,3 +74,14 @@ class Reporter:
     def finish(self, total: int) -> None:
         self._progress.update(self._jobs, completed=total, total=total, description="jobs")
         self._progress.update(self._steps, visible=False)
+
+
+def keep_fix(message: str, limit: int = 240) -> str:
+    """Shorten a long message but keep its "Fix: ..." part, the bit a user acts on."""
+    if len(message) <= limit:
+        return message
+    head, sep, fix = message.partition("Fix")
+    if not sep:
+        return message[: limit - 1] + "…"
+    room = max(40, limit - len(fix) - 6)
+    return f"{head[:room].rstrip()} … Fix{fix}"

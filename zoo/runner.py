@@ -356,7 +356,8 @@ class Runner:
             raise ZooError(
                 f"{who}: test Spearman is not a number: the predictions are constant "
                 f"({predictions['test'][0]:.4g} for every sequence), so they rank nothing. "
-                f"Fix: check the model's options (a penalty so large it predicts the mean?)."
+                f"Fix: check the model's options (a penalty so large it predicts the mean?), or whether test "
+                f"differs from training only where the model learned nothing (held-out positions, one-hot)."
             )
         ci_low, ci_high = bootstrap_spearman(data.test.targets, predictions["test"])
         metrics.update({names.CI_LOW: ci_low, names.CI_HIGH: ci_high})

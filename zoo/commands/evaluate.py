@@ -21,7 +21,13 @@ def add(sub, common) -> None:
     )
     p.add_argument("--all", action="store_true", help="every installed model on every installed task")
     p.add_argument("--model", action="append", metavar="M", help="a model to run (repeatable; default: all)")
-    p.add_argument("--task", action="append", metavar="T", help="a task to run on (repeatable; default: all)")
+    p.add_argument(
+        "--task",
+        action="append",
+        metavar="T",
+        help="a task to run on, or an assay file "
+        "(path/to/assay.csv[.gz]: a task named after it) (repeatable; default: all)",
+    )
     p.add_argument(
         "--seeds",
         type=int,
@@ -63,6 +69,19 @@ def add(sub, common) -> None:
         help="also train on nested, seeded subsets of the train split of these sizes "
         "(learning curves), e.g. 24,96,384,1536,6144,full; sizes not below a task's "
         "train split are skipped for it",
+    )
+    p.add_argument(
+        "--wild-type",
+        metavar="FASTA",
+        default=None,
+        help="wild type for an assay file (--task FILE.csv) with mutation codes (mutant column, e.g. A42G:L50P)",
+    )
+    p.add_argument(
+        "--split",
+        choices=("random", "positions"),
+        default="random",
+        help="how an assay file without a split column is split: 'random' 80/10/10 (default) or 'positions' "
+        "(held-out mutated positions: no test position seen in training)",
     )
     p.add_argument(
         "--executor",
@@ -116,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     for info in registry.broken:
         console.print(f"warning: {info.error}", markup=False, highlight=False)
-    models, tasks = args.model or sorted(registry.models), args.task or sorted(registry.tasks)
+    tasks = [assay_task(registry, t, args) for t in args.task or []] or sorted(registry.tasks)
+    models = args.model or sorted(registry.models)
     jobs = plan(
         registry,
         models,
@@ -145,6 +165,17 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(console, outcomes, tracker)
 
 
+def assay_task(registry, name: str, args: argparse.Namespace) -> str:
+    """``--task path/to/assay.csv``: the file becomes a task named after it (zoo/assay.py)."""
+    from zoo import assay
+
+    if assay.is_assay_path(name):
+        return assay.register(registry, name, wild_type=args.wild_type, split=args.split)
+    if name.endswith((".csv", ".csv.gz")):
+        raise ZooError(f"--task {name}: no such file. Fix: give the path of an assay CSV, or a task from `zoo tasks`.")
+    return name
+
+
 def invocation(args: argparse.Namespace, models: list[str], tasks: list[str]) -> dict[str, Any]:
     """What the parent run records about this command."""
     return {
@@ -156,6 +187,8 @@ def invocation(args: argparse.Namespace, models: list[str], tasks: list[str]) ->
         "clip": args.clip,
         "force": args.force,
         "data_dir": args.data_dir or "(download)",
+        "wild_type": args.wild_type or "-",
+        "split": args.split,
         "executor": args.executor,
         "ray_address": args.address or ("(local)" if args.executor == "ray" else "-"),
     }
@@ -176,7 +209,8 @@ def make_executor(args: argparse.Namespace, tracker):
 def print_summary(console, outcomes) -> None:
     from rich.table import Table
 
-    from zoo.commands.output import keep_fix, plain
+    from zoo.commands.output import plain
+    from zoo.progress import keep_fix
 
     table = Table(title="zoo eval summary")
     table.add_column("job", no_wrap=True)

@@ -1,0 +1,235 @@
+"""An assay file is a task: ``zoo eval --task path/to/assay.csv`` and ``ZOO_TASKS_DIR``.
+
+Accepted columns (a header is required; ``.csv`` or ``.csv.gz``):
+
+- ``sequence,target[,split]``: full sequences;
+- ``mutant,target[,split]``: mutation codes such as ``A42G`` or ``A42G:L50P`` (1-based positions)
+  applied to a wild type, given by ``--wild-type FASTA`` (or ``<name>.fasta`` beside a file in
+  ``ZOO_TASKS_DIR``), or by a row whose ``mutant`` is ``WT`` or empty and whose ``sequence`` holds
+  it. Every mutation is checked against the wild-type residue at its position.
+
+Without a ``split`` column the rows are split 80/10/10 at random (seed 0), or with
+``--split positions`` by mutated position: positions are drawn into train, valid and test, and a
+variant with any test position is tested, so no test position is ever seen in training (the
+harder, more honest split for single-mutant scans). The split rule is part of the data digest, so
+changing it, or editing the file, reruns the file's jobs.
+
+Every error names the file, the line and the fix. The task is named after the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo import ALPHABET, TaskData, ZooError
+from zoo.taskfile import SPLITS, DataError, check_records
+
+ACCEPTED = ("sequence", "mutant", "target", "split")
+SPLIT_RULES = ("random", "positions")
+PLUGIN = "assay-files"
+MUTATION = re.compile(r"([A-Z])(\d+)([A-Z*])")
+ENV_FOLDER = "ZOO_TASKS_DIR"
+
+
+def is_assay_path(text: str) -> bool:
+    return text.endswith((".csv", ".csv.gz")) and Path(text).is_file()
+
+
+def task_name(path: Path) -> str:
+    stem = path.name.removesuffix(".gz").removesuffix(".csv").lower()
+    return re.sub(r"[^a-z0-9_.-]+", "-", stem).strip("-._")[:64] or "assay"
+
+
+def read_fasta(path: str | Path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: the wild-type FASTA does not exist. Fix: give the path of a FASTA file.")
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    sequence = "".join(line for line in lines if not line.startswith(">")).upper()
+    if not sequence or set(sequence) - set(ALPHABET):
+        raise DataError(f"{path}: not one protein sequence of the 20 standard amino acids. Fix: one FASTA record.")
+    return sequence
+
+
+def apply(wild_type: str, code: str, where: str) -> tuple[str, list[int]]:
+    """The variant for ``A42G:L50P`` and its mutated (0-based) positions; errors name ``where``."""
+    sequence = list(wild_type)
+    positions = []
+    for part in code.replace(";", ":").split(":"):
+        match = MUTATION.fullmatch(part.strip())
+        if not match:
+            raise DataError(
+                f"{where}: mutation {part!r} is not like A42G (wild-type residue, 1-based position, "
+                f"new residue). Fix: write the codes as A42G or A42G:L50P."
+            )
+        old, pos, new = match.group(1), int(match.group(2)), match.group(3)
+        if not 1 <= pos <= len(wild_type):
+            raise DataError(
+                f"{where}: position {pos} in {part!r} is outside the wild type (length {len(wild_type)}). "
+                f"Fix: positions are 1-based and must fit the wild type."
+            )
+        if wild_type[pos - 1] != old:
+            raise DataError(
+                f"{where}: {part!r} says position {pos} is {old}, but the wild type has "
+                f"{wild_type[pos - 1]} there. Fix: check the wild type (--wild-type) and the numbering."
+            )
+        if new not in ALPHABET:
+            what = "a stop codon" if new == "*" else f"{new!r}, not one of the 20 amino acids"
+            raise DataError(
+                f"{where}: {part!r} introduces {what}, which no model here can read. Fix: drop that "
+                f"row (nonsense variants are usually filtered before modelling)."
+            )
+        sequence[pos - 1] = new
+        positions.append(pos - 1)
+    return "".join(sequence), positions
+
+
+def load(
+    path: str | Path, *, wild_type: str | None = None, split: str = "random", data_dir: str | None = None
+) -> TaskData:
+    """Read, check and split one assay file."""
+    import pandas as pd
+
+    path = Path(path)
+    if split not in SPLIT_RULES:
+        raise ZooError(f"--split {split}: choose one of {', '.join(SPLIT_RULES)}")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file. Fix: give the path of the assay CSV.")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise DataError(f"{path}: cannot be read as CSV ({type(exc).__name__}: {exc}). Fix: save it as CSV.") from exc
+    columns = [c.strip() for c in frame.columns]
+    frame.columns = columns
+    unknown = [c for c in columns if c not in ACCEPTED]
+    if unknown or "target" not in columns or not ({"sequence", "mutant"} & set(columns)):
+        raise DataError(
+            f"{path}: columns {', '.join(columns)}; "
+            + (f"unknown: {', '.join(unknown)}. " if unknown else "")
+            + "Fix: use sequence,target[,split] or mutant,target[,split] (with --wild-type FASTA or a WT row)."
+        )
+    sequences, positions = _sequences(frame, path, wild_type)
+    targets = []
+    for i, value in enumerate(frame["target"]):
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not np.isfinite(number):
+            raise DataError(
+                f"{path}: line {i + 2}: target {value!r} is not a finite number. Fix: correct or drop the row."
+            )
+        targets.append(number)
+    seen: dict[str, int] = {}
+    for i, seq in enumerate(sequences):
+        if seq in seen:
+            raise DataError(
+                f"{path}: line {i + 2} repeats the variant of line {seen[seq] + 2}. Fix: keep one row per "
+                f"variant (average replicates first)."
+            )
+        seen[seq] = i
+    labels, rule = _labels(frame, path, split, positions)
+    parts = {}
+    for name in SPLITS:
+        index = [i for i, label in enumerate(labels) if label == name]
+        parts[name] = check_records(((f"line {i + 2}", sequences[i], targets[i]) for i in index), str(path))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    files = {str(path): digest, f"split:{rule}": hashlib.sha256(rule.encode()).hexdigest()}
+    if wild_type is not None:
+        files[f"wild type {wild_type}"] = hashlib.sha256(read_fasta(wild_type).encode()).hexdigest()
+    return TaskData(parts["train"], parts["valid"], parts["test"], files=files, notes=[f"split: {rule}"])
+
+
+def _sequences(frame, path: Path, wild_type: str | None) -> tuple[list[str], list[list[int]]]:
+    if "mutant" not in frame.columns:
+        return [str(s).strip() for s in frame["sequence"]], [[] for _ in range(len(frame))]
+    codes = [str(c).strip() for c in frame["mutant"]]
+    wt_rows = [i for i, c in enumerate(codes) if c.upper() in ("", "WT")]
+    if wild_type is not None:
+        wt = read_fasta(wild_type)
+    elif wt_rows and "sequence" in frame.columns and str(frame["sequence"].iloc[wt_rows[0]]).strip():
+        wt = str(frame["sequence"].iloc[wt_rows[0]]).strip().upper()
+    else:
+        raise DataError(
+            f"{path}: mutation codes need a wild type. Fix: pass --wild-type FASTA, or add a row whose "
+            f"mutant is WT with the wild-type sequence in a sequence column."
+        )
+    out: list[str] = []
+    positions: list[list[int]] = []
+    for i, code in enumerate(codes):
+        if i in wt_rows:
+            out.append(wt)
+            positions.append([])
+        else:
+            variant, where = apply(wt, code, f"{path}: line {i + 2}")
+            out.append(variant)
+            positions.append(where)
+    return out, positions
+
+
+def _labels(frame, path: Path, split: str, positions: list[list[int]]) -> tuple[list[str], str]:
+    if "split" in frame.columns:
+        labels = [str(s) for s in frame["split"]]
+        unknown = sorted(set(labels) - set(SPLITS))
+        if unknown:
+            raise DataError(
+                f"{path}: split labels {', '.join(map(repr, unknown))} are not train, valid or test. "
+                f"Fix: label every row train, valid or test, or drop the split column."
+            )
+        return labels, "the file's split column"
+    rng = np.random.default_rng(0)
+    if split == "random":
+        draw = rng.random(len(frame))
+        return ["train" if d < 0.8 else "valid" if d < 0.9 else "test" for d in draw], "random 80/10/10 (seed 0)"
+    mutated = sorted({p for ps in positions for p in ps})
+    if len(mutated) < 10:
+        raise DataError(
+            f"{path}: --split positions needs mutation codes at 10 or more positions; found "
+            f"{len(mutated)}. Fix: use --split random."
+        )
+    shuffled = rng.permutation(mutated)
+    cut_test, cut_valid = max(1, round(0.1 * len(shuffled))), max(1, round(0.1 * len(shuffled)))
+    test, valid = set(shuffled[:cut_test].tolist()), set(shuffled[cut_test : cut_test + cut_valid].tolist())
+    labels = []
+    for ps in positions:
+        labels.append("test" if test & set(ps) else "valid" if valid & set(ps) else "train")
+    return labels, "held-out positions 80/10/10 (seed 0): no test position in train"
+
+
+def register(registry: Any, path: str | Path, *, wild_type: str | None = None, split: str = "random") -> str:
+    """Make the file a task of ``registry`` (a zoo.plugins.Registry); returns its name."""
+    from zoo import __version__
+    from zoo.contract import TaskSpec
+    from zoo.plugins import Entry, PluginInfo
+
+    path = Path(path).resolve()
+    name = task_name(path)
+    if name in registry.tasks and registry.tasks[name].plugin != PLUGIN:
+        raise ZooError(
+            f"the assay file {path} would be task {name!r}, which plugin {registry.tasks[name].plugin!r} "
+            f"already provides. Fix: rename the file."
+        )
+    info = registry.plugins.setdefault(PLUGIN, PluginInfo(PLUGIN, __version__))
+    spec = TaskSpec(description=f"assay file {path.name}", source="a user's assay file", url=str(path))
+    registry.tasks[name] = Entry(
+        "task", name, partial(load, path, wild_type=wild_type, split=split), PLUGIN, __version__, spec
+    )
+    if name not in info.tasks:
+        info.tasks.append(name)
+    return name
+
+
+def register_folder(registry: Any, folder: str | Path) -> list[str]:
+    """Every ``*.csv`` / ``*.csv.gz`` in ``folder`` as a task (a ``<name>.fasta`` beside one is its wild type)."""
+    names = []
+    for path in sorted(Path(folder).glob("*.csv*")):
+        if path.name.endswith((".csv", ".csv.gz")):
+            fasta = path.with_name(task_name(path) + ".fasta")
+            names.append(register(registry, path, wild_type=str(fasta) if fasta.exists() else None))
+    return names
