@@ -129,7 +129,9 @@ class FineTuned:
         p["precision"] = self.precision = resolve(p["precision"], self.device)
         self.backbone = self.make_backbone().to(self.device)
         self.head = nn.Linear(self.backbone.hidden_size, 1).to(self.device)
-        p["trainable_parameters"] = sum(q.numel() for q in [*self.backbone.parameters(), *self.head.parameters()])
+        p["trainable_parameters"] = sum(
+            q.numel() for q in [*self.backbone.parameters(), *self.head.parameters()] if q.requires_grad
+        )
         self.mean, self.scale = float(train.targets.mean()), float(train.targets.std() or 1.0)
         y = torch.tensor((train.targets - self.mean) / self.scale, dtype=torch.float32, device=self.device)
         opt = torch.optim.AdamW(

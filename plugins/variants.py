@@ -57,7 +57,7 @@ def register_pair(
     )
 
 
-def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict, progress=None):
+def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict, progress=None, lr: float = 1e-5):
     """Under ``paper`` the full ``epochs``; otherwise (the CPU profile) bounded by steps and seconds."""
     from zoo_plugins.backbone import FineTuned
 
@@ -65,7 +65,7 @@ def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict
     return FineTuned(
         make_backbone,
         seed=seed,
-        lr=1e-5,
+        lr=lr,
         head_lr=1e-3,
         batch_size=8,
         epochs=int(options["epochs"]),

@@ -38,3 +38,13 @@ def register_tasks(register: Callable[..., None]) -> None:
     ``factory(*, data_dir)`` returns a :class:`zoo.TaskData`; ``data_dir`` is a
     path string or None (then the task finds or downloads its own data).
     """
+
+
+@hookspec(firstresult=True)
+def resolve_model(name: str, register: Callable[..., None]) -> str | None:
+    """Make a model of a name no plugin registered up front, such as ``hf:facebook/esm2_t6_8M_UR50D``.
+
+    Called when ``--model`` names an unknown model with a ``:`` in it. Register the model
+    (``register(model_name, factory, **fields)``, as in :func:`register_models`) and return the
+    name it was registered under; return None to leave the name to other plugins.
+    """

@@ -30,7 +30,8 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # model and task names end up i
 ENV_SELECT = "ZOO_LOAD_PLUGINS"
 # (name, version, object) registered in-process, e.g. by zoo.testing.registered(); not filtered
 EXTRA: list[tuple[str, str, object]] = []
-HOOKS = ("register_models", "register_tasks")
+HOOKS = ("register_models", "register_tasks", "resolve_model")
+REGISTER_HOOKS = HOOKS[:2]  # called at discovery; resolve_model is called for a name on demand
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,40 @@ class Registry:
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     # (kind, name) -> the entries of every plugin that claims it; such a name is not runnable
     conflicts: dict[tuple[str, str], list[Entry]] = field(default_factory=dict)
+    plugin_manager: Any = None
+    load_order: dict[str, int] = field(default_factory=dict)
+    resolved: dict[str, str] = field(default_factory=dict)  # e.g. "hf:org/model" -> the name it was registered as
 
     def model(self, name: str) -> Entry:
+        if name not in self.models and ":" in name:
+            name = self.resolve(name) or name
         return self._get("model", name, self.models)
+
+    def resolve(self, spec: str) -> str | None:
+        """Ask the plugins' ``resolve_model`` hooks to make a model of ``spec``; its registered name."""
+        if spec in self.resolved:
+            return self.resolved[spec]
+        if self.plugin_manager is None:
+            return None
+        impls = self.plugin_manager.hook.resolve_model.get_hookimpls()
+        for impl in sorted(impls, key=lambda i: self.load_order.get(i.plugin_name, 0)):
+            info = self.plugins[impl.plugin_name]
+            if info.error:
+                continue
+            register = _register_callback(self, info, "model")
+            try:
+                name = impl.function(**{"name": spec, "register": register})
+            except ZooError:
+                raise
+            except Exception as exc:
+                raise ZooError(
+                    f"plugin {info.name!r} could not make a model of {spec!r}: {type(exc).__name__}: "
+                    f"{exc}. Fix the name, or the plugin."
+                ) from exc
+            if name:
+                self.resolved[spec] = name
+                return name
+        return None
 
     def task(self, name: str) -> Entry:
         return self._get("task", name, self.tasks)
@@ -194,7 +226,8 @@ def build(plugins: Iterable[tuple[str, str, object | Exception]]) -> Registry:
                 f"Plugin {name!r} is the same object as plugin {other!r}; two entry points name one "
                 f"module. Remove one of them."
             )
-    for hook in HOOKS:
+    registry.plugin_manager, registry.load_order = pm, order
+    for hook in REGISTER_HOOKS:
         kind = "model" if hook == "register_models" else "task"
         impls = getattr(pm.hook, hook).get_hookimpls()
         # pluggy calls last-registered first; we call in load order, so the first plugin keeps a name

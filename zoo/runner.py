@@ -38,6 +38,7 @@ class Job:
     train_size: int | None = None  # None: the whole train split
     plugin: str = ""
     plugin_version: str = ""
+    source: str = ""  # the name the user gave when a plugin resolved it (hf:org/model); not part of the key
 
     @property
     def name(self) -> str:
@@ -112,6 +113,7 @@ def plan(
     if seeds < 1:
         raise ZooError(f"--seeds {seeds}: at least one seed is needed. Fix: --seeds 1 or more (default 3).")
     entries = [registry.model(m) for m in _unique(models)]
+    source = {name: spec for spec, name in registry.resolved.items()}  # hf:org/model -> its registered name
     for t in _unique(tasks):
         registry.task(t)
     _check_profile(entries, profile)
@@ -133,7 +135,16 @@ def plan(
                 for seed in range(1 if once else seeds):
                     jobs.append(
                         Job(
-                            entry.name, task, seed, profile, job_clip, frozen_options, size, entry.plugin, entry.version
+                            entry.name,
+                            task,
+                            seed,
+                            profile,
+                            job_clip,
+                            frozen_options,
+                            size,
+                            entry.plugin,
+                            entry.version,
+                            source.get(entry.name, ""),
                         )
                     )
     return jobs
@@ -263,7 +274,7 @@ class Runner:
         return hashlib.sha256(",".join(sorted(files.values())).encode()).hexdigest()
 
     def run_one(self, job: Job, key: str, parent: str | None = None) -> Outcome:
-        entry = self.registry.model(job.model)
+        entry = self.registry.model(job.source or job.model)  # a worker's registry resolves the source again
         tags = {
             names.KIND: names.JOB,
             names.MODEL: job.model,

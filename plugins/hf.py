@@ -1,0 +1,98 @@
+"""Hugging Face protein language models, by name: ``--model hf:ID``.
+
+``ID`` is a hub id (``facebook/esm2_t6_8M_UR50D``, ``Rostlab/prot_bert``,
+``Rostlab/prot_t5_xl_uniref50``, ``ElnaggarLab/ankh-base``) or a local ``save_pretrained`` folder.
+Three variants, by prefix:
+
+- ``hf:ID``: frozen mean embedding of the last layer + ridge head, through the shared embedding cache;
+- ``hf-finetune:ID``: the whole network fine-tuned with a linear head;
+- ``hf-lora:ID``: LoRA adapters (``peft``) and the head fine-tuned, the network frozen.
+
+Supported architectures: EsmModel (ESM-2, ESM-1b), BertModel (ProtBert) and T5EncoderModel
+(ProtT5, Ankh), chosen by the checkpoint's ``model_type``. Online, a hub id downloads into Hugging
+Face's cache; offline, a local folder works; when neither does, the job ends "unavailable" with
+the reason. The fine-tuned variants share the checkpoint/resume and precision options of the other
+fine-tuned models. Registration is torch-free; plugins/hf_net.py does the work.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import Path
+
+from zoo_plugins.device import GPU_JOB
+from zoo_plugins.variants import FINETUNE_OPTIONS, PROFILES
+
+from zoo import hookimpl
+from zoo.contract import Option
+
+VARIANTS = {"hf": "frozen", "hf-finetune": "finetune", "hf-lora": "lora"}
+LORA_OPTIONS = {"lora_r": Option(8, int, minimum=1), "lora_alpha": Option(16, int, minimum=1)}
+
+
+def slug(ident: str) -> str:
+    """A model name part for a hub id or a folder: ``facebook/esm2_t6_8M_UR50D`` -> ``facebook.esm2_t6_8m_ur50d``."""
+    base = Path(ident).name if Path(ident).is_dir() else ident.replace("/", ".")
+    return re.sub(r"[^a-z0-9_.-]+", "-", base.lower()).strip("-._")[:48] or "model"
+
+
+def availability(ident: str) -> str:
+    if Path(ident).is_dir():
+        return "ready (local folder)" if (Path(ident) / "config.json").exists() else f"{ident} has no config.json"
+    return f"downloads {ident} from the Hugging Face hub on first use (needs network), or uses its cache"
+
+
+@hookimpl
+def resolve_model(name, register):
+    prefix, _, ident = name.partition(":")
+    if prefix not in VARIANTS or not ident:
+        return None
+    variant = VARIANTS[prefix]
+    model_name = f"hf.{slug(ident)}" + ("" if variant == "frozen" else f"-{variant}")
+    common = dict(pretrained=True, resources=GPU_JOB, availability=partial(availability, ident), **PROFILES)
+    if variant == "frozen":
+        register(
+            model_name,
+            partial(make_frozen, ident),
+            deterministic=True,
+            options={"batch_size": Option(16, int, minimum=1)},
+            description=f"{ident} (Hugging Face) frozen mean embedding + ridge head",
+            **common,
+        )
+    else:
+        options = {k: v for k, v in FINETUNE_OPTIONS.items() if k != "weights"}
+        register(
+            model_name,
+            partial(make_finetuned, ident, variant == "lora"),
+            options={**options, **(LORA_OPTIONS if variant == "lora" else {})},
+            description=f"{ident} (Hugging Face) {'LoRA' if variant == 'lora' else 'fully'} fine-tuned",
+            **common,
+        )
+    return model_name
+
+
+def make_frozen(ident: str, *, task, seed, profile, options, progress=None):
+    from zoo_plugins.frozen import frozen_model
+    from zoo_plugins.hf_net import identity, load_backbone, local_folder
+
+    folder = local_folder(ident)
+    return frozen_model(identity(folder), lambda: load_backbone(folder), options, progress)
+
+
+def make_finetuned(ident: str, lora: bool, *, task, seed, profile, options, progress=None):
+    from zoo_plugins.hf_net import load_backbone, local_folder
+    from zoo_plugins.variants import finetuned
+
+    folder = local_folder(ident)  # unavailable now, rather than inside fit()
+    if lora:
+        lora_options = (int(options["lora_r"]), int(options["lora_alpha"]))
+        return finetuned(
+            lambda: load_backbone(folder, lora=lora_options),
+            seed=seed,
+            profile=profile,
+            options=options,
+            progress=progress,
+            lr=5e-4,
+        )
+    return finetuned(lambda: load_backbone(folder), seed=seed, profile=profile, options=options, progress=progress)
