@@ -1,33 +1,31 @@
 #!/usr/bin/env bash
 # The runs behind leaderboard/README.md, in the order they were made (the leaderboard's header
-# names the machine). Every step resumes: rerunning skips the jobs that already finished.
+# names the machine and the commits). Every step resumes: rerunning skips the jobs that already
+# finished, and a job killed mid-training resumes from its last epoch. The published runs are in
+# leaderboard/runs/ (zoo import leaderboard/runs loads them; nothing has to be recomputed).
 set -uo pipefail
 export ZOO_DATA_DIR="${ZOO_DATA_DIR:-../shared/data}"
 
-zoo eval --all --model linear --model cnn                       # supervised, default profile, 3 seeds
-zoo eval --model linear --profile paper                          # the paper's clipping
-for m in esm2-8m esm2-35m esm2-150m esm2-650m esm1b-650m tape-bert; do
-  zoo eval --model "$m" --model "$m-finetune" --seeds 1          # no weights offline: recorded as unavailable
-done
-zoo eval --model unirep --task stability                         # frozen UniRep-1900 + ridge
-zoo eval --model unirep --task stability --force                 # the same job again, from the embedding cache
-zoo eval --model unirep --task fluorescence                      # ~1.5 h on 2 cores; resumable (cache)
-# learning curves: nested, seeded subsets, 3 seeds each (the full-size runs above are the last point);
-# 90 jobs, 18 min 48 s, with UniRep's embeddings from the cache
-zoo eval --model linear --model cnn --model unirep --task stability --task fluorescence \
-         --train-sizes 24,96,384,1536,6144,full
-# UniRep on GB1: the first split embeds all 8,733 variants (1,079 s); the other four reuse the cache
+# supervised, default profile (linear picks alpha on valid), 3 seeds: 28 jobs
+zoo eval --all --model linear --model cnn
+# frozen UniRep-1900 + ridge (the embedding is cached; GB1's five splits share one embedding)
+zoo eval --model unirep --task stability
 zoo eval --model unirep --task gb1_one_vs_rest --task gb1_two_vs_rest --task gb1_three_vs_rest \
          --task gb1_low_vs_high --task gb1_sampled
-# GB1 learning curves (126 jobs with 3 seeds, 6 min 6 s; sizes below each train split:
-# one_vs_rest has only 25 training variants, so it has no curve)
+# learning curves: nested, seeded train subsets; model selection on a valid subset of ~N/4
+zoo eval --model linear --model cnn --model unirep --task stability --train-sizes 24,96,384,1536,6144,full
 zoo eval --model linear --model cnn --model unirep --task gb1_low_vs_high --task gb1_sampled \
          --task gb1_three_vs_rest --train-sizes 24,96,384,1536,full
 zoo eval --model linear --model cnn --model unirep --task gb1_two_vs_rest --train-sizes 24,96,full
-# linear and cnn again under the final code, so every row has its cost columns (958 s + 20 s)
-zoo eval --all --model linear --model cnn --force
-zoo eval --model linear --profile paper --force
-zoo leaderboard
-# not run yet (CPU time): the CNN paper recipe at full scale, fine-tuned variants at scale
-# zoo eval --model cnn --task fluorescence --profile paper --seeds 1
-# zoo eval --model unirep-finetune --task stability --seeds 1    # CPU profile: 100 steps / 600 s
+zoo eval --model linear --model cnn --task fluorescence --train-sizes 24,96,384,1536,6144,full
+# the paper's linear model (alpha 1, clipped) and the models whose weights cannot be had offline
+zoo eval --model linear --profile paper
+for m in esm2-8m esm2-35m esm2-150m esm2-650m esm1b-650m tape-bert; do
+  zoo eval --model "$m" --model "$m-finetune" --seeds 1        # recorded as unavailable, with the reason
+done
+zoo leaderboard && zoo export                                    # the page, its figures and the bundle
+# not finished this session (CPU time; each resumes where it stopped):
+# zoo eval --model unirep --task fluorescence                    # ~70 min on 2 cores (54,025 sequences)
+# zoo eval --model unirep --task fluorescence --train-sizes 24,96,384,1536,6144,full
+# zoo eval --model unirep-64 --model unirep-256                  # the rest of the UniRep family, frozen
+# zoo eval --model cnn --task fluorescence --task stability --profile paper    # issue 13
