@@ -47,13 +47,6 @@ def full_size(run: dict) -> bool:
     return run.get(f"tags.{names.TRAIN_SIZE}", "full") == "full"
 
 
-def options_of(run: dict) -> dict[str, Any]:
-    try:
-        return dict(json.loads(run.get(f"tags.{names.OPTIONS}") or "{}"))
-    except ValueError:
-        return {"options": run.get(f"tags.{names.OPTIONS}")}
-
-
 def config(run: dict) -> tuple:
     """What makes a leaderboard row, apart from the task, its data and the train size."""
     return (

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo import names
+
 SUPERVISED, PRETRAINED, REFERENCE = "#4C72B0", "#DD8452", "#2ca02c"
 
 
@@ -96,8 +98,8 @@ def learning_curve(task: str, curves: dict[str, Any], path: str | Path) -> Path:
     for i, curve in enumerate(curves.values()):
         n = np.array([p.n for p in curve.points], dtype=float)
         mean = np.array([p.mean for p in curve.points])
-        low = np.array([p.mean_metric("test_spearman_ci_low") for p in curve.points])
-        high = np.array([p.mean_metric("test_spearman_ci_high") for p in curve.points])
+        low = np.array([p.mean_metric(names.CI_LOW) for p in curve.points])
+        high = np.array([p.mean_metric(names.CI_HIGH) for p in curve.points])
         color = colours[i % 10]
         style = dict(marker="o", linestyle="-") if curve.pretrained else dict(marker="s", linestyle="--")
         ax.plot(
