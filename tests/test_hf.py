@@ -116,7 +116,8 @@ def test_hf_models_run_frozen_finetuned_and_lora_end_to_end(tiny_hf, subset_dir,
     full = int(runs["hf.tiny_esm-finetune"]["params.hp.trainable_parameters"])
     lora = int(runs["hf.tiny_esm-lora"]["params.hp.trainable_parameters"])
     assert 0 < lora < full  # LoRA trains adapters and the head; the network stays frozen
-    assert main(["plugins"]) == 0 and "hf" in capsys.readouterr().out
+    assert main(["plugins"]) == 0
+    assert "plugin hf makes models by name: Hugging Face protein language models" in capsys.readouterr().out
 
 
 def test_a_hub_id_that_cannot_be_had_is_unavailable(subset_dir, tmp_path, monkeypatch, capsys):

@@ -104,6 +104,16 @@ class Registry:
             name = self.resolve(name) or name
         return self._get("model", name, self.models)
 
+    def resolvers(self) -> dict[str, str]:
+        """Plugins that make models by name (resolve_model), with the first line of their docstring."""
+        if self.plugin_manager is None:
+            return {}
+        out = {}
+        for impl in self.plugin_manager.hook.resolve_model.get_hookimpls():
+            doc = (getattr(impl.plugin, "__doc__", None) or "").strip().splitlines()
+            out[impl.plugin_name] = doc[0] if doc else "makes models by name"
+        return out
+
     def resolve(self, spec: str) -> str | None:
         """Ask the plugins' ``resolve_model`` hooks to make a model of ``spec``; its registered name."""
         if spec in self.resolved:

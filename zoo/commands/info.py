@@ -68,6 +68,8 @@ def plugins(args: argparse.Namespace) -> int:
             plain(entry.description),
         )
     console.print(models)
+    for plugin, what in sorted(registry.resolvers().items()):  # models made on demand, e.g. hf:ORG/NAME
+        console.print(plain(f"plugin {plugin} makes models by name: {what}"), highlight=False, soft_wrap=True)
     return 0
 
 
