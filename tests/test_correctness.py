@@ -306,3 +306,11 @@ def test_check_task_blames_a_task_without_file_digests():
 
     with pytest.raises(AssertionError, match="TaskData.files is empty"):
         check_task(lambda data_dir=None: tiny_task())
+
+
+def test_a_half_built_store_of_a_killed_process_is_removed(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = tmp_path / f".mlflow.db.{dead.stdout.strip()}.creating"
+    leftover.write_bytes(b"half a store")
+    Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert not leftover.exists() and (tmp_path / "mlflow.db").exists()
