@@ -339,3 +339,17 @@ def test_seed_averaged_paired_difference(noisy):
     mixed = paired_bootstrap_mean_difference(y, [better, p], [p, p])  # one seed gains, one ties
     assert mixed["difference"] == pytest.approx(one["difference"] / 2)
     assert 0 < mixed["low"] < mixed["high"]
+
+
+def test_the_page_names_the_unclipped_best_supervised_row_even_without_a_verdict():
+    """Clipping raises Spearman; a clipped row must not become 'best supervised' on the page."""
+    clipped = {**fake_run("a", model="linear", score=0.7), "params.clip_predictions": "True", "tags.profile": "paper"}
+    text = page.render(analysis.analyse([clipped, fake_run("b", model="linear", score=0.6)]))
+    assert "| t | linear 0.600 | none finished |" in text and "Best supervised: linear 0.600" in text
+
+
+def test_the_page_carries_no_folder_of_the_machine_that_made_it():
+    message = "weights unavailable: esm.pt is not in /root/.cache/torch/hub/checkpoints/esm.pt; see https://x.org/a/b"
+    runs = [fake_run("m", outcome="unavailable", score=None, **{"tags.message": message}), fake_run("n")]
+    text = page.render(analysis.analyse(runs))
+    assert "/root/" not in text and "…/esm.pt" in text and "https://x.org/a/b" in text

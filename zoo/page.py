@@ -8,11 +8,13 @@ or HTML on the page.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
 from zoo import names
-from zoo.analysis import Board, Curve, Pair, Row, Verdict
+from zoo.analysis import Board, Curve, Pair, Row, Verdict, best
+from zoo.messages import keep_fix
 
 PROTOCOL = (
     "How to read it: each row is one configuration (model, plugin version, options, profile, clipping, data). "
@@ -31,6 +33,15 @@ def md(text: Any) -> str:
     for char in "|[]`":
         out = out.replace(char, "\\" + char)
     return " ".join(out.split())
+
+
+_LOCAL_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s/]+/)+")
+
+
+def no_paths(text: str) -> str:
+    """A message without the folders of the machine that made it (the page is published): an absolute
+    path keeps only its file name, ``/root/.cache/x/model.pt`` becomes ``…/model.pt``. URLs stay whole."""
+    return _LOCAL_PATH.sub("…/", text)
 
 
 def _f(value: float, signed: bool = False) -> str:
@@ -107,8 +118,7 @@ def verdicts(board: Board) -> list[str]:
         pairs = board.pairs.get(task, [])
         helps = [f"{p.n:,}" for p in pairs if p.word == "helps"]
         low_n = ("N = " + ", ".join(helps) if helps else "no size") if pairs else "not run"
-        pre = v.pre if v else next((r for r in table if r.ok and r.pretrained), None)
-        sup = v.sup if v else next((r for r in table if r.ok and not r.pretrained), None)
+        pre, sup = (v.pre, v.sup) if v else best(table)
         diff = f"{_f(v.difference, True)} ({_f(v.low, True)} to {_f(v.high, True)})" if v else "–"
         out.append(f"| {md(task)} | {_cell(sup)} | {_cell(pre)} | {diff} | {v.word if v else 'no verdict'} | {low_n} |")
         lines.append(f"- {verdict_line(task, table, v)}")
@@ -117,8 +127,7 @@ def verdicts(board: Board) -> list[str]:
 
 def verdict_line(task: str, table: list[Row], v: Verdict | None) -> str:
     ok = [r for r in table if r.ok]
-    sup = next((r for r in ok if not r.pretrained), None)
-    pre = next((r for r in ok if r.pretrained), None)
+    pre, sup = best(table)  # unclipped rows first: the same choice as the verdict's
     if not ok:
         return f"**{md(task)}:** no model has finished on this task yet."
     if pre is None:
@@ -166,7 +175,7 @@ def task_section(task: str, table: list[Row], left_out: str | None, figure: str 
         out += ["", f'Did not finish here: {", ".join(md(m) for m in missing)} (see "Models that did not run").']
     notes = sorted({r.notes for r in table if r.notes})
     if notes:
-        out += ["", f"Data notes: {md('; '.join(notes))}."]
+        out += ["", f"Data notes: {md(no_paths('; '.join(notes)))}."]
     if left_out:
         out += ["", f"Left out: {md(left_out)}."]
     return out + [""]
@@ -185,7 +194,9 @@ def not_run_section(board: Board) -> list[str]:
     ]
     for e in board.not_run:
         where = "every task" if set(e.tasks) == every else ", ".join(md(t) for t in e.tasks)
-        out.append(f"- **{', '.join(md(m) for m in e.models)}** ({md(e.status)}, {where}): {md(e.reason[:400])}")
+        out.append(
+            f"- **{', '.join(md(m) for m in e.models)}** ({md(e.status)}, {where}): {md(keep_fix(no_paths(e.reason), 400))}"
+        )
     return out + [""]
 
 

@@ -16,6 +16,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from zoo.messages import keep_fix
+
 
 class RateColumn(ProgressColumn):
     """Items per second (training steps, or sequences while embedding)."""
@@ -74,14 +76,3 @@ class Reporter:
     def finish(self, total: int) -> None:
         self._progress.update(self._jobs, completed=total, total=total, description="jobs")
         self._progress.update(self._steps, visible=False)
-
-
-def keep_fix(message: str, limit: int = 240) -> str:
-    """Shorten a long message but keep its "Fix: ..." part, the bit a user acts on."""
-    if len(message) <= limit:
-        return message
-    head, sep, fix = message.partition("Fix")
-    if not sep:
-        return message[: limit - 1] + "…"
-    room = max(40, limit - len(fix) - 6)
-    return f"{head[:room].rstrip()} … Fix{fix}"

@@ -210,7 +210,7 @@ def print_summary(console, outcomes) -> None:
     from rich.table import Table
 
     from zoo.commands.output import plain
-    from zoo.progress import keep_fix
+    from zoo.messages import keep_fix
 
     table = Table(title="zoo eval summary")
     table.add_column("job", no_wrap=True)
