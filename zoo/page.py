@@ -194,9 +194,8 @@ def not_run_section(board: Board) -> list[str]:
     ]
     for e in board.not_run:
         where = "every task" if set(e.tasks) == every else ", ".join(md(t) for t in e.tasks)
-        out.append(
-            f"- **{', '.join(md(m) for m in e.models)}** ({md(e.status)}, {where}): {md(keep_fix(no_paths(e.reason), 400))}"
-        )
+        reason = md(keep_fix(no_paths(e.reason), 400))
+        out.append(f"- **{', '.join(md(m) for m in e.models)}** ({md(e.status)}, {where}): {reason}")
     return out + [""]
 
 

@@ -7,14 +7,17 @@ import json
 from typing import Any
 
 from zoo import ZooError
+from zoo.commands import command
 
 EXIT_JOB_FAILED = 1
 EXIT_UNSYNCED = 3  # every job ran, but some results wait in the spool for `zoo sync`
 
 
 def add(sub, common) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "eval",
+        run,
         parents=[common["data_dir"]],
         help="train and test models on tasks, tracked in MLflow",
         description="Run every (model, task, seed) job; finished jobs are skipped unless --force.",
@@ -96,7 +99,6 @@ def add(sub, common) -> None:
         help="with --executor ray: the cluster to join, e.g. auto or "
         "ray://HEAD:10001 (default: start Ray on this machine)",
     )
-    p.set_defaults(func=run)
 
 
 def parse_sizes(text: str) -> list[int | None]:

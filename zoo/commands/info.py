@@ -4,31 +4,33 @@ from __future__ import annotations
 
 import argparse
 
+from zoo.commands import command
+
 
 def add(sub, common) -> None:
-    p = sub.add_parser(
+    command(
+        sub,
         "plugins",
+        plugins,
         help="list plugins, their models and their status",
         description="List installed plugins (broken ones with their error), their models, and "
         "names claimed by two plugins.",
     )
-    p.set_defaults(func=plugins)
-    p = sub.add_parser("tasks", help="list tasks", description="List installed tasks.")
-    p.set_defaults(func=tasks)
+    command(sub, "tasks", tasks, help="list tasks", description="List installed tasks.")
 
     p = sub.add_parser("plugin", help="tools for plugin authors", description="Tools for plugin authors.")
     plugin_sub = p.add_subparsers(dest="plugin_command", metavar="SUBCOMMAND", required=True)
-    q = plugin_sub.add_parser(
+    q = command(
+        plugin_sub,
         "new",
+        plugin_new,
         help="write a new plugin package",
-        description="Write zoo-NAME/: a plugin "
-        "package with its entry point, a simple model (or, with --task, a task read from a "
-        "CSV file) and a passing test.",
+        description="Write zoo-NAME/: a plugin package with its entry point, a simple model (or, with --task, a "
+        "task read from a CSV file) and a passing test.",
     )
     q.add_argument("name", help="the plugin's and its model's (or task's) name (lowercase, e.g. my-model)")
     q.add_argument("--task", action="store_true", help="scaffold a task plugin instead of a model plugin")
     q.add_argument("--dir", default=".", help="folder to create zoo-NAME/ in (default: here)")
-    q.set_defaults(func=plugin_new)
 
 
 def plugins(args: argparse.Namespace) -> int:

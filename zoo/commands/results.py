@@ -6,13 +6,16 @@ import argparse
 from pathlib import Path
 
 from zoo import ZooError
+from zoo.commands import command
 
 BUNDLE = "leaderboard/runs"
 
 
 def add(sub, common) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "leaderboard",
+        leaderboard,
         help="write the markdown leaderboard from MLflow (or a results bundle)",
         description="Read the job runs from the MLflow store (or, with --from, from a results bundle "
         "and no store at all) and write the markdown leaderboard with its figures beside it.",
@@ -36,10 +39,11 @@ def add(sub, common) -> None:
         metavar="BUNDLE",
         help=f"read the runs from a results bundle (e.g. {BUNDLE}) instead of MLflow; nothing is logged",
     )
-    p.set_defaults(func=leaderboard)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "compare",
+        compare,
         help="paired bootstrap of two configurations' test Spearman on a task",
         description="Compare two configurations (model names, or labels as the leaderboard shows "
         "them) on one task: the difference of mean-over-seeds test Spearman with a 95% "
@@ -48,10 +52,11 @@ def add(sub, common) -> None:
     p.add_argument("a", help="first model or configuration label")
     p.add_argument("b", help="second model or configuration label")
     p.add_argument("--task", required=True, help="the task both ran on")
-    p.set_defaults(func=compare)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "export",
+        export,
         help="write the leaderboard's runs to a results bundle in the repository",
         description="Write the runs the leaderboard uses (or, with --all, every finished job run) "
         "with their tags, params, metrics, datasets and test predictions to a folder "
@@ -59,17 +64,17 @@ def add(sub, common) -> None:
     )
     p.add_argument("output", nargs="?", default=BUNDLE, help=f"the bundle folder (default {BUNDLE})")
     p.add_argument("--all", action="store_true", help="every finished job run, not only those the leaderboard uses")
-    p.set_defaults(func=export)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "import",
+        import_bundle,
         help="load a results bundle into the MLflow store",
         description="Create the bundle's runs in MLFLOW_TRACKING_URI (default sqlite:///mlflow.db), "
         "with their job keys, so `zoo eval` skips them and `zoo ui` shows them. "
         "Importing twice creates no duplicates.",
     )
     p.add_argument("bundle", nargs="?", default=BUNDLE, help=f"the bundle folder (default {BUNDLE})")
-    p.set_defaults(func=import_bundle)
 
 
 def _store_source():

@@ -6,23 +6,27 @@ import argparse
 import os
 import sys
 
+from zoo.commands import command
+
 
 def add(sub, common) -> None:
-    p = sub.add_parser(
+    command(
+        sub,
         "sync",
+        sync,
         help="send results kept while the tracking server was down",
         description="Replay, in order, the MLflow writes that `zoo eval` kept on disk while the "
         "tracking server was unreachable. Safe to interrupt and rerun.",
     )
-    p.set_defaults(func=sync)
-    p = sub.add_parser(
+    p = command(
+        sub,
         "ui",
+        ui,
         help="start the MLflow UI on this machine against the same store",
         description="Start `mlflow ui` against MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
-    p.set_defaults(func=ui)
 
 
 def sync(args: argparse.Namespace) -> int:
