@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -120,7 +121,7 @@ class FineTuned:
         per-epoch metrics; a killed job resumes from its last finished epoch."""
         from scipy.stats import spearmanr
         from zoo_plugins import checkpoint
-        from zoo_plugins.precision import autocast, resolve
+        from zoo_plugins.precision import resolve, train_step
 
         p = self.params
         torch.manual_seed(self.seed)
@@ -164,13 +165,8 @@ class FineTuned:
             order, losses = rng.permutation(len(train)), []
             for begin in range(0, len(order), p["batch_size"]):
                 idx = order[begin : begin + p["batch_size"]]
-                with autocast(self.precision, self.device):
-                    out = self._forward([train.sequences[i] for i in idx])
-                loss = nn.functional.mse_loss(out.float(), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
+                forward = partial(self._forward, [train.sequences[i] for i in idx])
+                losses.append(train_step(opt, forward, y[idx], self.precision, self.device))
                 step += 1
                 if self.progress:
                     self.progress(step, int(total), f"epoch {epoch + 1}/{p['epochs']}")

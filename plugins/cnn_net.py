@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -177,7 +178,7 @@ class CNNRegressor:
         and valid Spearman logged to MLflow; a killed job resumes from its last finished epoch."""
         from scipy.stats import spearmanr
         from zoo_plugins import checkpoint
-        from zoo_plugins.precision import autocast, resolve
+        from zoo_plugins.precision import resolve, train_step
 
         r = self.recipe
         torch.manual_seed(self.seed)
@@ -209,13 +210,8 @@ class CNNRegressor:
             self.net.train()
             losses = []
             for idx, tok, lengths in self._batches(train.sequences, rng.permutation(len(train)), r["batch_size"]):
-                with autocast(self.precision, self.device):
-                    out = self.net(tok, lengths)
-                loss = nn.functional.mse_loss(out.float(), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
+                forward = partial(self.net, tok, lengths)
+                losses.append(train_step(opt, forward, y[idx], self.precision, self.device))
                 done += 1
                 if self.progress:
                     self.progress(done, total, f"epoch {epoch + 1}/{r['epochs']}")

@@ -46,3 +46,17 @@ def autocast(precision: str, device: Any):
     import torch
 
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def train_step(optimizer: Any, forward: Any, target: Any, precision: str, device: Any) -> float:
+    """One optimizer step on the MSE loss: ``forward()`` under autocast, the loss in fp32. The one
+    training step the CNN and the fine-tuned models share; returns the loss."""
+    import torch
+
+    with autocast(precision, device):
+        out = forward()
+    loss = torch.nn.functional.mse_loss(out.float(), target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.item())
