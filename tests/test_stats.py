@@ -353,3 +353,22 @@ def test_the_page_carries_no_folder_of_the_machine_that_made_it():
     runs = [fake_run("m", outcome="unavailable", score=None, **{"tags.message": message}), fake_run("n")]
     text = page.render(analysis.analyse(runs))
     assert "/root/" not in text and "…/esm.pt" in text and "https://x.org/a/b" in text
+
+
+def test_the_capacity_view_orders_pretrained_models_by_their_parameters():
+    runs = [
+        fake_run(
+            f"{name}-{task}",
+            task=task,
+            model=name,
+            pretrained=True,
+            score=score,
+            **{"tags.pretrained_parameters": params},
+        )
+        for name, params in (("big", "1000000"), ("small", "1000"))
+        for task, score in (("t1", 0.5), ("t2", 0.6))
+        if not (name == "big" and task == "t2")
+    ] + [fake_run("lin", task="t1")]
+    section = page.render(analysis.analyse(runs)).split("## Pretrained capacity")[1].split("##")[0]
+    assert "| task | small (1,000) | big (1,000,000) |" in section
+    assert "| t1 | 0.500 | 0.500 |" in section and "| t2 | 0.600 | – |" in section

@@ -75,7 +75,8 @@ def render(
     out = header(board, generated) + verdicts(board)
     for task, table in board.tables.items():
         out += task_section(task, table, board.left_out.get(task), figures.get(task))
-    out += not_run_section(board) + curves_section(board, figures) + reference_section(reference or [], reference_name)
+    out += capacity_section(board) + not_run_section(board) + curves_section(board, figures)
+    out += reference_section(reference or [], reference_name)
     return "\n".join(out)
 
 
@@ -178,6 +179,33 @@ def task_section(task: str, table: list[Row], left_out: str | None, figure: str 
         out += ["", f"Data notes: {md(no_paths('; '.join(notes)))}."]
     if left_out:
         out += ["", f"Left out: {md(left_out)}."]
+    return out + [""]
+
+
+def capacity_section(board: Board) -> list[str]:
+    """Does more pretrained capacity help? Test Spearman of each pretrained configuration that ran, by
+    task, its columns ordered by pretrained parameters (full training split, unclipped rows)."""
+    cells: dict[str, dict[str, float]] = {}
+    size: dict[str, float] = {}
+    for task, table in board.tables.items():
+        for r in table:
+            if r.ok and r.pretrained and not r.clip:
+                cells.setdefault(r.label, {})[task] = r.score
+                size[r.label] = float(r.first(f"tags.{names.PRETRAINED_PARAMETERS}") or 0)
+    if len(cells) < 2:
+        return []
+    labels = sorted(cells, key=lambda label: (size[label], label))
+    out = [
+        "## Pretrained capacity",
+        "",
+        "Test Spearman of each pretrained configuration, ordered by its pretrained parameters: does more "
+        "pretrained capacity help? (Full training split; – where it did not run.)",
+        "",
+        "| task | " + " | ".join(f"{md(label)} ({_count(size[label])})" for label in labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    for task in board.tables:
+        out.append(f"| {md(task)} | " + " | ".join(_f(cells[label].get(task, math.nan)) for label in labels) + " |")
     return out + [""]
 
 
