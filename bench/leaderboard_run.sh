@@ -23,9 +23,16 @@ zoo eval --model linear --profile paper
 for m in esm2-8m esm2-35m esm2-150m esm2-650m esm1b-650m tape-bert; do
   zoo eval --model "$m" --model "$m-finetune" --seeds 1        # recorded as unavailable, with the reason
 done
+# the rest of the UniRep family, frozen (idle machine: 357 and 73 fluorescence sequences/s)
+zoo eval --model unirep-64 --model unirep-256 --task stability --task gb1_one_vs_rest --task gb1_two_vs_rest \
+         --task gb1_three_vs_rest --task gb1_low_vs_high --task gb1_sampled
+zoo eval --model unirep-64 --model unirep-256 --task fluorescence
+zoo eval --model unirep-64 --model unirep-256 --task fluorescence --task stability --train-sizes 24,96,384,1536,6144,full
+zoo eval --model unirep-64 --model unirep-256 --task gb1_low_vs_high --task gb1_sampled --task gb1_three_vs_rest \
+         --train-sizes 24,96,384,1536,full
+zoo eval --model unirep-64 --model unirep-256 --task gb1_two_vs_rest --train-sizes 24,96,full
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
-# not finished this session (CPU time; each resumes where it stopped):
-# zoo eval --model unirep --task fluorescence                    # ~70 min on 2 cores (54,025 sequences)
+# not run yet (CPU time; each resumes where it stopped):
+# zoo eval --model unirep --task fluorescence                    # ~55 min on an idle 2-core machine (16.6 seq/s)
 # zoo eval --model unirep --task fluorescence --train-sizes 24,96,384,1536,6144,full
-# zoo eval --model unirep-64 --model unirep-256                  # the rest of the UniRep family, frozen
 # zoo eval --model cnn --task fluorescence --task stability --profile paper    # issue 13
