@@ -56,6 +56,7 @@ def resolve_model(name, register):
             model_name,
             partial(make_frozen, ident),
             deterministic=True,
+            approach="frozen",
             options={"batch_size": Option(16, int, minimum=1)},
             description=f"{ident} (Hugging Face) frozen mean embedding + ridge head",
             **common,
@@ -65,6 +66,7 @@ def resolve_model(name, register):
         register(
             model_name,
             partial(make_finetuned, ident, variant == "lora"),
+            approach="fine-tuned",
             options={**options, **(LORA_OPTIONS if variant == "lora" else {})},
             description=f"{ident} (Hugging Face) {'LoRA' if variant == 'lora' else 'fully'} fine-tuned",
             **common,

@@ -253,7 +253,7 @@ def test_cli_eval_and_leaderboard(subset_dir, mlflow_uri, tmp_path, capsys, data
     out = tmp_path / "board.md"
     (tmp_path / "published.csv").write_text((ROOT / "leaderboard" / "published.csv").read_text())
     assert main(["leaderboard", "--output", str(out)]) == 0
-    assert "| linear | no |" in out.read_text()
+    assert "| linear | supervised |" in out.read_text()
     assert "Published reference numbers" in out.read_text()
     assert main(["leaderboard", "--output", str(tmp_path)]) == 2  # a folder: one line, no traceback
     assert "is a folder. Fix: give the page's file name" in capsys.readouterr().err

@@ -118,7 +118,7 @@ def test_verdicts_follow_the_interval(noisy, gap, word):
     summary = next(line for line in text.splitlines() if line.startswith("| t |"))
     assert summary.endswith(f"| {word} | not run |")  # no learning curve on this task
     assert "two-level bootstrap over test items and seeds" in text and "95% CI" in text
-    assert re.search(r"\| sup \| no \| [0-9.]+ \| -?\d\.\d{3}–\d\.\d{3} \|", text)  # interval from predictions
+    assert re.search(r"\| sup \| supervised \| [0-9.]+ \| -?\d\.\d{3}–\d\.\d{3} \|", text)  # interval from predictions
 
 
 def test_compare_refuses_runs_on_different_sequences():
@@ -163,7 +163,7 @@ def test_different_options_make_different_rows_and_never_average():
     ]
     text = page.render(board)
     assert "1 older run(s) on other data for this task name were left out" in text
-    assert "| linear (alpha=100.0) | no | -0.200 |" in text
+    assert "| linear (alpha=100.0) | supervised | -0.200 |" in text
 
 
 def test_two_plugins_configurations_are_named_apart():
@@ -287,7 +287,7 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     assert "## Learning curves" in text and (tmp_path / "stability_learning_curve.png").stat().st_size > 5000
     assert "no size has both a pretrained and a supervised run yet" in text
     table = text.split("## stability")[1].split("##")[0]
-    assert "| cnn (epochs=1, filters=8) | no |" in table and "| 2 | default |" in table  # full-size runs only
+    assert "| cnn (epochs=1, filters=8) | supervised |" in table and "| 2 | default |" in table  # full-size runs only
 
     class Relabelled:  # linear again, registered as if pretrained: a real pair for the curve verdicts
         @hookimpl
@@ -320,7 +320,7 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
 
 def test_curve_statement_groups_sizes_by_verdict():
     pairs = [
-        analysis.Pair(n, "p", 0, "s", 0, 1, 0, low, high)
+        analysis.Pair(n, "p", "frozen", 0, "s", 0, 1, 0, low, high)
         for n, low, high in ((24, 0.01, 0.2), (96, -0.1, 0.1), (53614, -0.1, -0.01))
     ]
     assert page.curve_statement("t", pairs) == (

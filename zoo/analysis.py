@@ -43,6 +43,16 @@ def succeeded(run: dict) -> bool:
     return run.get(f"tags.{names.OUTCOME}") == "ok" and score is not None and math.isfinite(float(score))
 
 
+def approach_of(run: dict) -> str:
+    """How the run's model uses pretraining (``zoo.contract.APPROACHES``); a run recorded before the
+    tag existed says only whether it was pretrained."""
+    tagged = run.get(f"tags.{names.APPROACH}")
+    return tagged or ("pretrained" if run.get(f"tags.{names.PRETRAINED}") == "true" else "supervised")
+
+
+ZERO_SHOT = "zero-shot"
+
+
 def full_size(run: dict) -> bool:
     return run.get(f"tags.{names.TRAIN_SIZE}", "full") == "full"
 
@@ -115,6 +125,7 @@ class Row:
     runs: list[dict]  # successful runs, by seed
     failed: list[dict]  # the latest failed attempts, shown when nothing succeeded
     notes: str = ""
+    approach: str = "supervised"
     ci: tuple[float, float] = (math.nan, math.nan)
     seed_scores: np.ndarray | None = None  # (seeds, resamples), for intervals and verdicts
 
@@ -177,6 +188,7 @@ def rows(runs: list[dict]) -> dict[str, list[Row]]:
                 ok,
                 failed,
                 notes or "",
+                approach_of(group[0]),
             )
         )
     for table in tables.values():
@@ -224,6 +236,20 @@ def word(low: float, high: float) -> str:
     return "helps" if low > 0 else "does not help" if high < 0 else "inconclusive"
 
 
+def chance_word(row: Row) -> str:
+    """A zero-shot row against chance (Spearman 0), by its test bootstrap interval."""
+    low, high = row.ci
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "no interval"
+    return "beats chance" if low > 0 else "worse than chance" if high < 0 else "not distinguishable from chance"
+
+
+def zero_shot(tables: dict[str, list[Row]]) -> dict[str, list[Row]]:
+    """Per task, the zero-shot rows that finished (the N = 0 point: no label read), best first."""
+    found = {task: [r for r in table if r.ok and r.approach == ZERO_SHOT] for task, table in tables.items()}
+    return {task: rows for task, rows in found.items() if rows}
+
+
 def verdict(table: list[Row]) -> Verdict | None:
     pre, sup = best(table)
     if pre is None or sup is None or pre.seed_scores is None or sup.seed_scores is None:
@@ -250,6 +276,13 @@ class Curve:
     label: str
     pretrained: bool
     points: list[Point] = field(default_factory=list)
+    approach: str = "supervised"
+
+    def at(self, n: int) -> Point | None:
+        """The point at size n; a zero-shot curve's one point (N = 0) holds at every size."""
+        if self.approach == ZERO_SHOT:
+            return self.points[0] if self.points else None
+        return next((p for p in self.points if p.n == n), None)
 
 
 def _curve_runs(runs: list[dict]) -> list[dict]:
@@ -263,21 +296,28 @@ def _curve_runs(runs: list[dict]) -> list[dict]:
 
 
 def curves(runs: list[dict]) -> dict[str, dict[str, Curve]]:
-    """Per task with subsampled runs, a curve per configuration; the full-size runs are its last point."""
+    """Per task with subsampled runs, a curve per configuration; the full-size runs are its last point.
+    A zero-shot model read no label, so its run is the curve's N = 0 point."""
     named = labels(runs)
     finished = _curve_runs(runs)
     with_curves = {r[f"tags.{names.TASK}"] for r in finished if not full_size(r)}
     grouped: dict[str, dict[str, dict[int, list[dict]]]] = {}
-    kinds: dict[str, bool] = {}
+    kinds: dict[str, tuple[bool, str]] = {}
     for r in finished:
         task = r[f"tags.{names.TASK}"]
         if task in with_curves:
             label = named[config(r)]
-            kinds[label] = r.get(f"tags.{names.PRETRAINED}") == "true"
-            grouped.setdefault(task, {}).setdefault(label, {}).setdefault(r["n"], []).append(r)
+            kinds[label] = (r.get(f"tags.{names.PRETRAINED}") == "true", approach_of(r))
+            n = 0 if kinds[label][1] == ZERO_SHOT else r["n"]
+            grouped.setdefault(task, {}).setdefault(label, {}).setdefault(n, []).append(r)
     return {
         task: {
-            label: Curve(label, kinds[label], [Point(n, sorted(rs, key=_seed)) for n, rs in sorted(by_n.items())])
+            label: Curve(
+                label,
+                kinds[label][0],
+                [Point(n, sorted(rs, key=_seed)) for n, rs in sorted(by_n.items())],
+                kinds[label][1],
+            )
             for label, by_n in sorted(by_label.items())
         }
         for task, by_label in sorted(grouped.items())
@@ -290,6 +330,7 @@ class Pair(_Interval):
 
     n: int
     pre: str
+    pre_approach: str
     pre_score: float
     sup: str
     sup_score: float
@@ -300,13 +341,14 @@ class Pair(_Interval):
 
 
 def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list[Pair]:
-    """Best pretrained against best supervised (by mean) at each size. Seeds shared by both sides
-    trained on the same subset, so they are paired; the interval resamples seeds and test items."""
+    """Best pretrained (of every approach, zero-shot included: it holds at every size) against best
+    supervised (by mean) at each size N > 0. Seeds shared by both sides trained on the same subset,
+    so they are paired; the interval resamples seeds and test items."""
     out = []
-    for n in sorted({p.n for c in task_curves.values() for p in c.points}):
+    for n in sorted({p.n for c in task_curves.values() for p in c.points if p.n > 0}):
         best_at: dict[bool, tuple[float, Curve, Point]] = {}
         for c in task_curves.values():
-            point = next((p for p in c.points if p.n == n), None)
+            point = c.at(n)
             if point and point.mean > best_at.get(c.pretrained, (-math.inf,))[0]:
                 best_at[c.pretrained] = (point.mean, c, point)
         if True not in best_at or False not in best_at:
@@ -327,6 +369,7 @@ def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list
             Pair(
                 n,
                 pre.label,
+                pre.approach,
                 pre_score,
                 sup.label,
                 sup_score,

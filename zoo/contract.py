@@ -15,6 +15,10 @@ from typing import Any, Callable, Mapping
 
 from zoo import ZooError
 
+# How a model uses pretraining. "zero-shot" trains nothing: one job on the full task stands for every
+# training-set size, and it is the N = 0 point of every learning curve.
+APPROACHES = ("supervised", "frozen", "fine-tuned", "zero-shot", "augmented", "pretrained")
+
 
 class ContractError(ZooError):
     """A plugin broke the registration contract, or an option value breaks an Option's rules."""
@@ -80,6 +84,8 @@ class ModelSpec:
     """What a model registration declares.
 
     - ``pretrained``: uses weights learned outside the task data (required).
+    - ``approach``: how it uses them, one of :data:`APPROACHES` (the leaderboard names the approach
+      that won); default ``"supervised"`` when not pretrained, ``"pretrained"`` (unspecified) when it is.
     - ``deterministic``: the seed does not change the result on the full split (one seed runs).
     - ``options``: option name -> :class:`Option` (or a plain default).
     - ``profiles``: the ``--profile`` names the model knows; ``clip_profiles``: those in which test
@@ -91,6 +97,7 @@ class ModelSpec:
 
     pretrained: bool
     description: str = ""
+    approach: str = ""
     deterministic: bool = False
     options: Mapping[str, Option] = field(default_factory=dict)
     profiles: tuple[str, ...] = ("default",)
@@ -133,4 +140,11 @@ def build_spec(kind: str, name: str, given: dict[str, Any]) -> ModelSpec | TaskS
                 values[key] = tuple(values[key])
         if not isinstance(values["pretrained"], bool) or not isinstance(values.get("deterministic", False), bool):
             raise ContractError(f"model {name!r}: pretrained and deterministic must be True or False")
+        values["approach"] = values.get("approach") or ("pretrained" if values["pretrained"] else "supervised")
+        if values["approach"] not in APPROACHES or (values["approach"] == "supervised") == values["pretrained"]:
+            allowed = "supervised" if not values["pretrained"] else ", ".join(APPROACHES[1:])
+            raise ContractError(
+                f"model {name!r}: approach={values['approach']!r} does not fit pretrained={values['pretrained']}. "
+                f"Fix: approach is one of {allowed}."
+            )
     return cls(**values)

@@ -91,27 +91,33 @@ def task_bars(task: str, rows: list[Any], reference: list[dict[str, str]], path:
 def learning_curve(task: str, curves: dict[str, Any], path: str | Path) -> Path:
     """Spearman against training-set size on a log axis: a line per configuration (a
     :class:`zoo.analysis.Curve`), each in its own colour; pretrained lines solid with circles,
-    supervised ones dashed with squares; bands: mean of the runs' test-set bootstrap intervals."""
+    supervised ones dashed with squares, zero-shot ones a dotted level (no label read, so the same at
+    every N); bands: mean of the runs' test-set bootstrap intervals."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    colours = plt.cm.tab10(np.arange(10))
+    fig, ax = plt.subplots(figsize=(9.5, 4.8))
+    colours = plt.cm.tab10(np.arange(10)) if len(curves) <= 10 else plt.cm.tab20(np.arange(20))
+    trained = [p.n for c in curves.values() for p in c.points if p.n > 0]
+    span = np.array([min(trained), max(trained)], dtype=float) if trained else np.array([1.0, 10.0])
     for i, curve in enumerate(curves.values()):
-        n = np.array([p.n for p in curve.points], dtype=float)
-        mean = np.array([p.mean for p in curve.points])
-        low = np.array([p.mean_metric(names.CI_LOW) for p in curve.points])
-        high = np.array([p.mean_metric(names.CI_HIGH) for p in curve.points])
-        color = colours[i % 10]
+        zero_shot = all(p.n == 0 for p in curve.points)  # read no label: one level at every N (log axis has no 0)
+        n = span if zero_shot else np.array([p.n for p in curve.points], dtype=float)
+        points = curve.points * 2 if zero_shot else curve.points
+        mean = np.array([p.mean for p in points])
+        low = np.array([p.mean_metric(names.CI_LOW) for p in points])
+        high = np.array([p.mean_metric(names.CI_HIGH) for p in points])
+        color = colours[i % len(colours)]
         style = dict(marker="o", linestyle="-") if curve.pretrained else dict(marker="s", linestyle="--")
-        ax.plot(
-            n, mean, color=color, label=f"{curve.label} ({'pretrained' if curve.pretrained else 'supervised'})", **style
-        )
+        if zero_shot:
+            style = dict(marker="", linestyle=":")
+        label = f"{curve.label} ({curve.approach}"
+        ax.plot(n, mean, color=color, label=label + (", N = 0)" if zero_shot else ")"), **style)
         known = np.isfinite(low) & np.isfinite(high)
         ax.fill_between(n, np.where(known, low, mean), np.where(known, high, mean), color=color, alpha=0.12)
     ax.set_xscale("log")
     ax.set_xlabel("training sequences (log scale)")
     ax.set_ylabel("test Spearman")
     ax.set_title(f"{task}: learning curves", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the axes: many curves
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from zoo import names
-from zoo.analysis import Board, Curve, Pair, Row, Verdict, best
+from zoo.analysis import Board, Curve, Pair, Row, Verdict, best, chance_word, zero_shot
 from zoo.messages import keep_fix
 
 PROTOCOL = (
@@ -75,7 +75,7 @@ def render(
     out = header(board, generated) + verdicts(board)
     for task, table in board.tables.items():
         out += task_section(task, table, board.left_out.get(task), figures.get(task))
-    out += capacity_section(board) + not_run_section(board) + curves_section(board, figures)
+    out += capacity_section(board) + zero_shot_section(board) + not_run_section(board) + curves_section(board, figures)
     out += reference_section(reference or [], reference_name)
     return "\n".join(out)
 
@@ -102,7 +102,11 @@ def header(board: Board, generated: str | None) -> list[str]:
 
 
 def _cell(row: Row | None) -> str:
-    return f"{md(row.label)} {_f(row.score)}" if row else "none finished"
+    """A row's label and score; a pretrained row says how it used pretraining (frozen, fine-tuned, ...)."""
+    if row is None:
+        return "none finished"
+    approach = f" ({md(row.approach)})" if row.pretrained else ""
+    return f"{md(row.label)}{approach} {_f(row.score)}"
 
 
 def verdicts(board: Board) -> list[str]:
@@ -117,7 +121,7 @@ def verdicts(board: Board) -> list[str]:
     for task, table in board.tables.items():
         v = board.verdicts.get(task)
         pairs = board.pairs.get(task, [])
-        helps = [f"{p.n:,}" for p in pairs if p.word == "helps"]
+        helps = [f"{p.n:,} ({md(p.pre_approach)})" for p in pairs if p.word == "helps"]
         low_n = ("N = " + ", ".join(helps) if helps else "no size") if pairs else "not run"
         pre, sup = (v.pre, v.sup) if v else best(table)
         diff = f"{_f(v.difference, True)} ({_f(v.low, True)} to {_f(v.high, True)})" if v else "–"
@@ -157,7 +161,7 @@ def task_section(task: str, table: list[Row], left_out: str | None, figure: str 
     if figure:
         out += [f"![{md(task)}: test Spearman by configuration]({figure})", ""]
     out += [
-        "| configuration | pretrained | test Spearman | 95% CI | Pearson | MSE | seeds | profile | clip | fit s | "
+        "| configuration | approach | test Spearman | 95% CI | Pearson | MSE | seeds | profile | clip | fit s | "
         "predict seq/s | trainable params | pretrained params |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -165,7 +169,7 @@ def task_section(task: str, table: list[Row], left_out: str | None, figure: str 
         spearman = _f(r.score) + (f" ± {r.sd:.3f}" if math.isfinite(r.sd) else "")
         ci = f"{_f(r.ci[0])}–{_f(r.ci[1])}" if math.isfinite(r.ci[0]) else "–"
         out.append(
-            f"| {md(r.label)} | {'yes' if r.pretrained else 'no'} | {spearman} | {ci} | "
+            f"| {md(r.label)} | {md(r.approach)} | {spearman} | {ci} | "
             f"{_f(r.metric(names.TEST_PEARSON))} | {_f(r.metric(names.TEST_MSE))} | {len(r.runs)} | "
             f"{md(r.profile)} | {'yes' if r.clip else 'no'} | {r.metric(names.FIT_SECONDS):.1f} | "
             f"{_count(r.metric(names.THROUGHPUT))} | {_count(r.first(f'params.{names.TRAINABLE}'))} | "
@@ -182,14 +186,17 @@ def task_section(task: str, table: list[Row], left_out: str | None, figure: str 
     return out + [""]
 
 
+CAPACITY = ("frozen", "fine-tuned", "pretrained")  # the representation alone; zero-shot and augmented have their own
+
+
 def capacity_section(board: Board) -> list[str]:
-    """Does more pretrained capacity help? Test Spearman of each pretrained configuration that ran, by
-    task, its columns ordered by pretrained parameters (full training split, unclipped rows)."""
+    """Does more pretrained capacity help? Test Spearman of each frozen or fine-tuned configuration that
+    ran, by task, its columns ordered by pretrained parameters (full training split, unclipped rows)."""
     cells: dict[str, dict[str, float]] = {}
     size: dict[str, float] = {}
     for task, table in board.tables.items():
         for r in table:
-            if r.ok and r.pretrained and not r.clip:
+            if r.ok and r.approach in CAPACITY and not r.clip:
                 cells.setdefault(r.label, {})[task] = r.score
                 size[r.label] = float(r.first(f"tags.{names.PRETRAINED_PARAMETERS}") or 0)
     if len(cells) < 2:
@@ -198,14 +205,37 @@ def capacity_section(board: Board) -> list[str]:
     out = [
         "## Pretrained capacity",
         "",
-        "Test Spearman of each pretrained configuration, ordered by its pretrained parameters: does more "
-        "pretrained capacity help? (Full training split; – where it did not run.)",
+        "Test Spearman of each frozen or fine-tuned pretrained configuration, ordered by its pretrained "
+        "parameters: does more pretrained capacity help? (Full training split; – where it did not run.)",
         "",
         "| task | " + " | ".join(f"{md(label)} ({_count(size[label])})" for label in labels) + " |",
         "|---|" + "---|" * len(labels),
     ]
     for task in board.tables:
         out.append(f"| {md(task)} | " + " | ".join(_f(cells[label].get(task, math.nan)) for label in labels) + " |")
+    return out + [""]
+
+
+def zero_shot_section(board: Board) -> list[str]:
+    """N = 0: does a pretrained language model's likelihood alone rank the variants better than chance?"""
+    found = zero_shot(board.tables)
+    if not found:
+        return []
+    out = [
+        "## Zero-shot (N = 0)",
+        "",
+        "A language model's log-likelihood of each test sequence as its prediction: no label is read. "
+        "Against chance (Spearman 0) by the test bootstrap 95% CI. It is the N = 0 point of each learning "
+        "curve, and a candidate for best pretrained at every size, since it trains nothing.",
+        "",
+        "| task | model | test Spearman | 95% CI | against chance |",
+        "|---|---|---|---|---|",
+    ]
+    for task, rows in found.items():
+        for r in rows:
+            out.append(
+                f"| {md(task)} | {md(r.label)} | {_f(r.score)} | {_f(r.ci[0])}–{_f(r.ci[1])} | {chance_word(r)} |"
+            )
     return out + [""]
 
 
@@ -272,7 +302,7 @@ def curve_table(pairs: list[Pair]) -> list[str]:
     ]
     for p in pairs:
         out.append(
-            f"| {p.n:,} | {md(p.sup)} {p.sup_score:.3f} | {md(p.pre)} {p.pre_score:.3f} | "
+            f"| {p.n:,} | {md(p.sup)} {p.sup_score:.3f} | {md(p.pre)} ({md(p.pre_approach)}) {p.pre_score:.3f} | "
             f"{p.difference:+.3f} ({p.low:+.3f} to {p.high:+.3f}) | {p.seeds} | {p.word} |"
         )
     return out
@@ -284,7 +314,7 @@ def curve_points(task_curves: dict[str, Curve]) -> list[str]:
     for c in task_curves.values():
         at = {p.n: p.mean for p in c.points}
         out.append(
-            f"| {md(c.label)}{' (pretrained)' if c.pretrained else ''} | "
+            f"| {md(c.label)}{f' ({md(c.approach)})' if c.pretrained else ''} | "
             + " | ".join(_f(at[n]) if n in at else "–" for n in sizes)
             + " |"
         )

@@ -127,8 +127,10 @@ def plan(
         mine = {k: entry.spec.options[k].check(entry.name, k, v) for k, v in options.items() if k in entry.spec.options}
         frozen_options = tuple(sorted((k, v if not isinstance(v, list) else tuple(v)) for k, v in mine.items()))
         job_clip = (profile in entry.spec.clip_profiles) if clip is None else clip
+        # a zero-shot model trains nothing: its one job on the full task stands for every size
+        sizes = [None] if entry.spec.approach == "zero-shot" else _unique(train_sizes or [None])
         for task in _unique(tasks):
-            for size in _unique(train_sizes or [None]):
+            for size in sizes:
                 # On a subset the seed picks the training examples, so even deterministic models
                 # need every seed there.
                 once = entry.spec.deterministic and size is None
@@ -284,6 +286,7 @@ class Runner:
             names.PLUGIN: entry.plugin,
             names.PLUGIN_VERSION: entry.version,
             names.PRETRAINED: str(entry.pretrained).lower(),
+            names.APPROACH: entry.spec.approach,
             names.JOB_KEY: key,
             names.OPTIONS: json.dumps(dict(job.options), sort_keys=True),
             names.GIT_COMMIT: provenance.git_commit(),

@@ -58,12 +58,12 @@ def plugins(args: argparse.Namespace) -> int:
             f"not runnable: {conflict_message(kind, name, claims)}", markup=False, highlight=False, soft_wrap=True
         )
     models = Table(title="models")
-    for col in ("model", "pretrained", "plugin", "profiles", "availability", "description"):
+    for col in ("model", "approach", "plugin", "profiles", "availability", "description"):
         models.add_column(col)
     for entry in sorted(registry.models.values(), key=lambda e: e.name):
         models.add_row(
             plain(entry.name),
-            "yes" if entry.pretrained else "no",
+            plain(entry.spec.approach),
             plain(entry.plugin),
             plain(", ".join(entry.spec.profiles)),
             plain(entry.availability()),
