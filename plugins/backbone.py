@@ -37,19 +37,27 @@ def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "can't allocate memory" in str(exc)
 
 
+def mean_readout(hidden: torch.Tensor, tokens: torch.Tensor, attention: torch.Tensor, pool: torch.Tensor):
+    return masked_mean(hidden, pool)
+
+
 def embed(
     backbone: Any,
     sequences: Sequence[str],
     batch_size: int = 32,
     progress: Callable[[int, int], None] | None = None,
+    readout: Callable[..., torch.Tensor] = mean_readout,
+    width: int | None = None,
 ) -> np.ndarray:
-    """(n, hidden) float32 mean-pooled embeddings, in input order.
+    """(n, width) float32 per-sequence features, in input order: by default the mean-pooled
+    embedding (width: the hidden size); ``readout(hidden, tokens, attention, pool)`` gives others
+    from the same forward pass (UniRep's log-likelihood beside its embedding).
 
     A batch that runs out of memory is retried at half the size instead of failing the job.
     """
     device = pick()
     backbone.to(device).eval()
-    out = np.empty((len(sequences), backbone.hidden_size), dtype=np.float32)
+    out = np.empty((len(sequences), width or backbone.hidden_size), dtype=np.float32)
     done, size = 0, batch_size
     pending = list(_batches(sequences, batch_size))
     with torch.inference_mode():
@@ -57,7 +65,7 @@ def embed(
             idx = pending.pop(0)
             try:
                 tokens, attention, pool = (t.to(device) for t in backbone.tokenize([sequences[i] for i in idx]))
-                out[idx] = masked_mean(backbone(tokens, attention), pool).float().cpu().numpy()
+                out[idx] = readout(backbone(tokens, attention), tokens, attention, pool).float().cpu().numpy()
             except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
                 if len(idx) == 1 or not out_of_memory(exc):
                     raise

@@ -19,7 +19,9 @@ class _Linear:
         return ((x - self.mean) / self.scale) @ self.coef + self.intercept
 
 
-def ridge_path(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> dict[float, _Linear]:
+def ridge_path(
+    x: np.ndarray, y: np.ndarray, alphas: Sequence[float], emphasis: np.ndarray | None = None
+) -> dict[float, _Linear]:
     """Ridge on standardised features for every alpha, from one eigendecomposition of X'X.
 
     The same estimator as scikit-learn's ``make_pipeline(StandardScaler(), Ridge(alpha))``
@@ -27,9 +29,12 @@ def ridge_path(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> dict[fl
     which dominates a rerun from cached embeddings; RidgeCV shares the factorisation but picks
     alpha by leave-one-out on train, and the zoo picks it on the valid split. With fewer rows than
     features the n x n kernel is factored instead (the same solution, the dual form).
+    ``emphasis`` multiplies standardised columns: a column scaled by m is penalised alpha / m².
     """
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
+    if emphasis is not None:
+        scale = scale / emphasis
     z = ((x - mean) / scale).astype(np.float64)
     intercept = float(np.mean(y))
     centred = y - intercept
@@ -43,12 +48,17 @@ def ridge_path(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> dict[fl
 
 
 def select_alpha(
-    x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray, alphas: Sequence[float] = ALPHAS
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray,
+    y_valid: np.ndarray,
+    alphas: Sequence[float] = ALPHAS,
+    emphasis: np.ndarray | None = None,
 ) -> tuple[_Linear, dict]:
     """The head with the best valid Spearman (ties: the smaller alpha), and what was chosen."""
     from scipy.stats import spearmanr
 
-    path = ridge_path(x_train, y_train, alphas)
+    path = ridge_path(x_train, y_train, alphas, emphasis)
     scores = {}
     for alpha, head in path.items():
         pred = head(x_valid)

@@ -13,9 +13,11 @@ import os
 from functools import lru_cache, partial
 from pathlib import Path
 
-from zoo_plugins.variants import register_pair
+from zoo_plugins.variants import PROFILES, register_pair
+from zoo_plugins.variants import WEIGHTS as WEIGHTS_OPTION
 
 from zoo import Unavailable, ZooError, hookimpl
+from zoo.contract import Option
 
 SIZES = (1900, 256, 64)  # 1900: one mLSTM layer; 256 and 64: four stacked layers
 
@@ -66,8 +68,10 @@ def identity(path: Path, size: int = 1900) -> str:
 
 
 def backbone(path: Path, size: int, inference: bool):
-    """UniRep-1900 in tape-proteins' UniRepModel (checked against it); 64 and 256 as stacked mLSTMs."""
-    if size == 1900:
+    """For inference, UniRep-1900 in tape-proteins' UniRepModel with weight norm folded (checked against
+    it); to train, and for 64 and 256, the zoo's trainable mLSTM (``MLSTMStack``: the fused input
+    projections under autograd, bench/unirep_training.py measures it against tape's training step)."""
+    if size == 1900 and inference:
         from zoo_plugins.unirep_net import load_backbone
 
         return load_backbone(path, inference=inference)
@@ -78,11 +82,38 @@ def backbone(path: Path, size: int, inference: bool):
         return StackedUniRep(dict(npz))
 
 
-def make_frozen(size: int = 1900, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.frozen import frozen_model
+def features(size: int, options: dict, progress=None):
+    """Mean embeddings and language-model log-likelihoods from one cached forward pass."""
+    from zoo_plugins.unirep_lm import Features
 
     path = weights_path(options, size)
-    return frozen_model(identity(path, size), lambda: backbone(path, size, True), options, progress)
+    return Features(
+        identity(path, size), lambda: backbone(path, size, True), path, int(options["batch_size"]), progress
+    )
+
+
+def make_frozen(size: int = 1900, *, task, seed, profile, options, progress=None):
+    from zoo_plugins.frozen import FrozenRidge
+
+    feats = features(size, options, progress)  # the same pass stores the log-likelihoods for the models below
+    return FrozenRidge(feats.embeddings.identity, feats.embedding_compute, progress=progress)
+
+
+def make_zeroshot(size: int, *, task, seed, profile, options, progress=None):
+    from zoo_plugins.zeroshot import ZeroShot
+
+    return ZeroShot(
+        features(size, options, progress).log_likelihood, f"UniRep-{size} log-likelihood (sum over residues)"
+    )
+
+
+def make_augmented(size: int, extra: str, *, task, seed, profile, options, progress=None):
+    from zoo_plugins.augmented import DENSITY_EMPHASIS, AugmentedRidge
+
+    feats = features(size, options, progress)
+    if extra == "embedding":
+        return AugmentedRidge(feats.embed, f"UniRep-{size} frozen mean embedding")
+    return AugmentedRidge(feats.log_likelihood, f"UniRep-{size} log-likelihood", emphasis=DENSITY_EMPHASIS)
 
 
 def make_finetuned(size: int = 1900, *, task, seed, profile, options, progress=None):
@@ -91,6 +122,40 @@ def make_finetuned(size: int = 1900, *, task, seed, profile, options, progress=N
     path = weights_path(options, size)
     return finetuned(
         lambda: backbone(path, size, False), seed=seed, profile=profile, options=options, progress=progress
+    )
+
+
+def register_language_model(register, name: str, size: int) -> None:
+    """The models that use UniRep's next-residue head or stack one-hot on it: zero-shot and augmented."""
+    common = dict(
+        pretrained=True,
+        deterministic=True,
+        options={"weights": WEIGHTS_OPTION, "batch_size": Option(256, int, minimum=1)},
+        parameters=PARAMETERS[size],
+        availability=partial(availability, size),
+        **PROFILES,
+    )
+    label = f"UniRep-{size}"
+    register(
+        f"{name}-zeroshot",
+        partial(make_zeroshot, size),
+        approach="zero-shot",
+        description=f"{label} log-likelihood of the sequence, no training (N = 0)",
+        **common,
+    )
+    register(
+        f"{name}-augmented",
+        partial(make_augmented, size, "density"),
+        approach="augmented",
+        description=f"ridge on one-hot + the {label} log-likelihood (Hsu et al. 2022)",
+        **common,
+    )
+    register(
+        f"{name}-augmented-embedding",
+        partial(make_augmented, size, "embedding"),
+        approach="augmented",
+        description=f"ridge on one-hot + the {label} frozen mean embedding",
+        **common,
     )
 
 
@@ -119,3 +184,5 @@ def register_models(register):
             frozen_description=f"UniRep-{size} (UniRef50, 4 stacked mLSTM layers) frozen mean embedding + ridge head",
             finetune_description=f"UniRep-{size} fine-tuned end to end with a linear head (CPU profile: bounded steps)",
         )
+    for size in SIZES:
+        register_language_model(register, "unirep" if size == 1900 else f"unirep-{size}", size)

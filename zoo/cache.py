@@ -78,6 +78,19 @@ class EmbeddingCache:
         with atomic_path(self.folder / f"shard-{uuid.uuid4().hex[:12]}.npz") as tmp, open(tmp, "wb") as fh:
             np.savez(fh, keys=np.array(keys), values=values, checksum=np.array(_checksum(values)))
 
+    def put(self, sequences: Sequence[str], values: np.ndarray) -> None:
+        """Store values computed elsewhere (a second output of the same forward pass); known rows are kept."""
+        if self._known is None:
+            self._known = self._load()
+        fresh = {}
+        for seq, value in zip(sequences, np.asarray(values, dtype=np.float32)):
+            key = sequence_key(seq)
+            if key not in self._known:
+                fresh[key] = value
+        if fresh:
+            self._write(list(fresh), np.stack(list(fresh.values())))
+            self._known.update(fresh)
+
     def get(
         self,
         sequences: Sequence[str],
