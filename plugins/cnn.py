@@ -91,6 +91,24 @@ def make_cnn(*, task, seed, profile, options, progress=None):
     return CNNRegressor(recipe(task, profile, options), seed=seed, progress=progress)
 
 
+def make_ensemble(*, task, seed, profile, options, progress=None):
+    """The paper's ensemble of three CNNs: the task's recipe trained with ``members`` seeds
+    (job seed s: members s·m … s·m + m − 1, so no two jobs share a member), predictions averaged."""
+    from zoo_plugins.cnn_net import CNNRegressor
+    from zoo_plugins.ensemble import Ensemble
+
+    members = int(options.get("members") or 3)
+    rec = recipe(task, profile, {k: v for k, v in options.items() if k != "members"})
+
+    def member(k: int):
+        def step(done, total, note=""):  # one bar for the whole ensemble
+            progress(done + k * total, members * total, f"member {k + 1}/{members} {note}".strip())
+
+        return CNNRegressor(dict(rec), seed=seed * members + k, progress=step if progress else None)
+
+    return Ensemble(member, members)
+
+
 @hookimpl
 def register_models(register):
     register(
@@ -103,4 +121,14 @@ def register_models(register):
         clip_profiles=("paper",),
         description="one-hot CNN with masked max-pool (paper recipe per task; "
         "the dilated variant is -o dilations=[1,2,1])",
+    )
+    register(
+        "cnn-ensemble",
+        make_ensemble,
+        pretrained=False,
+        resources=GPU_JOB,
+        options={**OPTIONS, "members": Option(3, int, minimum=2, help="CNNs trained and averaged")},
+        profiles=tuple(PROFILES),
+        clip_profiles=("paper",),
+        description="the paper's ensemble: the cnn recipe trained with 3 seeds, predictions averaged",
     )

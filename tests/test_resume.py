@@ -63,3 +63,47 @@ def test_a_killed_training_job_resumes_from_its_last_epoch_with_the_same_result(
     assert not list(checkpoints.glob("*/checkpoint.pt"))
     statuses = sorted(r["status"] for r in Tracker(env["MLFLOW_TRACKING_URI"]).job_runs())
     assert statuses == ["FINISHED", "KILLED"]  # the killed attempt is marked, not left RUNNING
+
+
+def test_an_ensemble_resumes_member_by_member_with_the_same_result(tmp_path, monkeypatch):
+    """Issue 13.3: the ensemble is one job; stopped inside its second member, a rerun restores the first
+    member from its checkpoint (no retraining), resumes the second at its epoch, and predicts what an
+    uninterrupted ensemble predicts. Each member's epochs are logged under its own name."""
+    from zoo_plugins import cnn
+
+    from zoo import training
+    from zoo.testing import tiny_task
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    task = tiny_task(n_train=48, n_valid=16, n_test=16)
+    options = {"filters": 4, "epochs": 3, "batch_size": 16, "members": 2}
+
+    def build(progress=None):
+        return cnn.make_ensemble(task="t", seed=1, profile="default", options=options, progress=progress)
+
+    logged: list[tuple[int, dict]] = []
+    with training.job("straight", lambda m, step: logged.append((step, m))):
+        straight = build()
+        straight.fit(task.train, task.valid)
+    assert straight.params["member_seeds"] == [2, 3] and straight.params["members"] == 2
+    assert {k for _, m in logged for k in m} >= {"member0_epoch_valid_spearman", "member1_epoch_train_loss"}
+    expected = straight.predict(task.test.sequences)
+    assert np.allclose(expected, np.mean([m.predict(task.test.sequences) for m in straight.members], axis=0))
+
+    seen: list[tuple[int, int, str]] = []
+
+    def interrupt(done, total, note=""):
+        seen.append((done, total, note))
+        if done == 53:  # batches of 4 (10 steps an epoch at least): 12 steps an epoch, 36 a member
+            raise KeyboardInterrupt
+
+    with training.job("stopped", lambda m, step: None):
+        try:
+            build(interrupt).fit(task.train, task.valid)
+        except KeyboardInterrupt:
+            pass
+        assert seen[-1] == (53, 72, "member 2/2 epoch 2/3")  # one bar over both members
+        resumed = build()
+        resumed.fit(task.train, task.valid)
+    assert [m.params.get("resumed_from_epoch") for m in resumed.members] == [3, 1]
+    assert np.allclose(resumed.predict(task.test.sequences), expected, atol=1e-5)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +28,15 @@ class JobContext:
     key: str  # the job key: the same configuration on the same data
     folder: Path  # <cache>/checkpoints/<key>/
     log: Callable[[dict[str, float], int], None]  # metrics at a step (epoch), shown as curves by MLflow
+    part: str = ""  # a model trained inside the job (an ensemble's member): its own checkpoint and metrics
 
     @property
     def checkpoint(self) -> Path:
-        return self.folder / "checkpoint.pt"
+        return self.folder / (f"checkpoint-{self.part}.pt" if self.part else "checkpoint.pt")
 
     def log_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         """Per-epoch metrics (e.g. ``train_loss``, ``valid_spearman``), logged while the job runs."""
-        self.log(metrics, epoch)
+        self.log({f"{self.part}_{k}" if self.part else k: v for k, v in metrics.items()}, epoch)
 
 
 def current() -> JobContext | None:
@@ -55,6 +57,21 @@ def job(key: str, log: Callable[[dict[str, float], int], Any]) -> Iterator[JobCo
     token = _CURRENT.set(context)
     try:
         yield context
+    finally:
+        _CURRENT.reset(token)
+
+
+@contextlib.contextmanager
+def part(name: str) -> Iterator[None]:
+    """Inside the block, checkpoints and per-epoch metrics belong to the part ``name`` of the current job
+    (``checkpoint-<name>.pt``, ``<name>_epoch_valid_spearman``): an ensemble resumes member by member."""
+    parent = current()
+    if parent is None:
+        yield
+        return
+    token = _CURRENT.set(dataclasses.replace(parent, part=name))
+    try:
+        yield
     finally:
         _CURRENT.reset(token)
 
