@@ -60,14 +60,25 @@ DEFAULT = {
     ),
 }
 PROFILES = {"paper": PAPER, "default": DEFAULT}
+# The paper's stability ensemble (its notebook, "Ensemble of CNNs"): the mean of three different nets,
+# the 3-layer CNN, its dilated variant, and a 3-layer CNN with LinearMaxPool (each position projected
+# to 2,048 features before the max), trained with its own recipe.
+PAPER_ENSEMBLE = {
+    "stability": [
+        {},
+        {"dilations": [1, 2, 1]},
+        {"lens": 2048, "lr": [1e-5, 5e-5, 5e-6], "weight_decay": [0.0, 0.0, 0.0], "batch_size": 256, "epochs": 10},
+    ]
+}
 FALLBACK_TASK = "fluorescence"  # tasks without their own recipe get the one-layer net
 
 # None: the profile's recipe for the task decides
 OPTIONS = {
     **{key: Option(None, int, minimum=1) for key in ("layers", "filters", "kernel", "batch_size", "epochs")},
     "dilations": Option(None, list, help="one dilation per layer, e.g. [1,2,1]"),
-    "lr": Option(None, None, help="a number, or [conv, head]"),
-    "weight_decay": Option(None, None, help="a number, or [conv, head]"),
+    "lens": Option(None, int, minimum=1, help="LinearMaxPool: project each position to this size before the max"),
+    "lr": Option(None, None, help="a number, or [conv, head] (with a lens: [conv, lens, head])"),
+    "weight_decay": Option(None, None, help="a number, or [conv, head] ([conv, lens, head] with a lens)"),
     "precision": PRECISION,
 }
 
@@ -92,19 +103,22 @@ def make_cnn(*, task, seed, profile, options, progress=None):
 
 
 def make_ensemble(*, task, seed, profile, options, progress=None):
-    """The paper's ensemble of three CNNs: the task's recipe trained with ``members`` seeds
-    (job seed s: members s·m … s·m + m − 1, so no two jobs share a member), predictions averaged."""
+    """An ensemble of CNNs, predictions averaged. Under ``paper`` on stability, the paper's three nets
+    (``PAPER_ENSEMBLE``); otherwise ``members`` copies of the task's recipe. Member k of job seed s
+    trains with seed s·m + k, so no two jobs share a member."""
     from zoo_plugins.cnn_net import CNNRegressor
     from zoo_plugins.ensemble import Ensemble
 
-    members = int(options.get("members") or 3)
-    rec = recipe(task, profile, {k: v for k, v in options.items() if k != "members"})
+    chosen = {k: v for k, v in options.items() if k != "members" and v is not None}
+    variants = PAPER_ENSEMBLE.get(task) if profile == "paper" else None
+    members = len(variants) if variants else int(options.get("members") or 3)
+    recipes = [recipe(task, profile, {**(variants[k] if variants else {}), **chosen}) for k in range(members)]
 
     def member(k: int):
-        def step(done, total, note=""):  # one bar for the whole ensemble
-            progress(done + k * total, members * total, f"member {k + 1}/{members} {note}".strip())
+        def step(done, total, note=""):  # one bar for the whole ensemble (members' totals may differ)
+            progress(k * 1000 + done * 1000 // total, members * 1000, f"member {k + 1}/{members} {note}".strip())
 
-        return CNNRegressor(dict(rec), seed=seed * members + k, progress=step if progress else None)
+        return CNNRegressor(recipes[k], seed=seed * members + k, progress=step if progress else None)
 
     return Ensemble(member, members)
 
@@ -130,5 +144,6 @@ def register_models(register):
         options={**OPTIONS, "members": Option(3, int, minimum=2, help="CNNs trained and averaged")},
         profiles=tuple(PROFILES),
         clip_profiles=("paper",),
-        description="the paper's ensemble: the cnn recipe trained with 3 seeds, predictions averaged",
+        description="an ensemble of CNNs, predictions averaged (paper profile on stability: the paper's three "
+        "nets; otherwise -o members=3 seeds of the cnn recipe)",
     )

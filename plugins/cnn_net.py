@@ -105,10 +105,17 @@ class _LookupMax(torch.autograd.Function):
 
 
 class CNN(nn.Module):
-    """one-hot -> [conv, ReLU] x layers -> masked max over positions -> Linear(1)."""
+    """one-hot -> [conv, ReLU] x layers -> masked max over positions -> Linear(1). With ``lens`` (the
+    paper's LinearMaxPool) each position is first projected to ``lens`` features by a Linear layer."""
 
     def __init__(
-        self, layers: int, filters: int, kernel: int, dilations: Sequence[int] | None = None, first: str = "embedding"
+        self,
+        layers: int,
+        filters: int,
+        kernel: int,
+        dilations: Sequence[int] | None = None,
+        first: str = "embedding",
+        lens: int | None = None,
     ):
         super().__init__()
         dilations = list(dilations or [1] * layers)
@@ -121,11 +128,12 @@ class CNN(nn.Module):
         self.rest = nn.ModuleList(
             nn.Conv1d(filters, filters, kernel, dilation=d, padding="same") for d in dilations[1:layers]
         )
-        self.head = nn.Linear(filters, 1)
+        self.lens = nn.Linear(filters, lens) if lens else None
+        self.head = nn.Linear(lens or filters, 1)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         keep = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None]  # (B, L)
-        if isinstance(self.first, OneHotConv) and not self.rest:
+        if isinstance(self.first, OneHotConv) and not self.rest and self.lens is None:
             # max_t relu(x_t) == relu(max_t x_t), so pool first and skip the (B, L, C) activations
             return self.head(torch.relu(self.first.max_over_positions(tokens, keep))).squeeze(-1)
         if isinstance(self.first, OneHotConv):
@@ -137,26 +145,44 @@ class CNN(nn.Module):
         for conv in self.rest:
             h = h * keep[:, :, None]  # zero past the end, as SAME padding would see it
             h = torch.relu(conv(h.transpose(1, 2))).transpose(1, 2)
+        if self.lens is not None:
+            h = self.lens(h)
         h = h.masked_fill(~keep[:, :, None], float("-inf")).amax(dim=1)
         return self.head(h).squeeze(-1)
 
     def param_groups(self, lr: Sequence[float], weight_decay: Sequence[float]) -> list[dict]:
-        convs = [p for n, p in self.named_parameters() if not n.startswith("head.")]
-        return [
-            {"params": convs, "lr": lr[0], "weight_decay": weight_decay[0]},
-            {"params": list(self.head.parameters()), "lr": lr[1], "weight_decay": weight_decay[1]},
-        ]
+        """lr and weight decay per group: (conv, head), or with a lens (conv, lens, head)."""
+        convs = [p for n, p in self.named_parameters() if not n.startswith(("head.", "lens."))]
+        modules = [self.lens, self.head] if self.lens is not None else [self.head]
+        groups = [{"params": convs, "lr": lr[0], "weight_decay": weight_decay[0]}]
+        for i, module in enumerate(modules, start=1):
+            groups.append({"params": list(module.parameters()), "lr": lr[i], "weight_decay": weight_decay[i]})
+        return groups
 
 
-def _pair(value) -> tuple[float, float]:
-    return tuple(value) if isinstance(value, (list, tuple)) else (float(value), float(value))
+def _groups(value, lens: bool) -> tuple[float, ...]:
+    """A number for every group, or one per group: (conv, head), or (conv, lens, head) with a lens;
+    with a lens, (conv, head) gives the lens the head's value (the task recipes have two)."""
+    count = 3 if lens else 2
+    values = tuple(float(v) for v in value) if isinstance(value, (list, tuple)) else (float(value),) * count
+    if lens and len(values) == 2:
+        values = (values[0], values[1], values[1])
+    if len(values) != count:
+        from zoo import ZooError
+
+        raise ZooError(
+            f"lr and weight_decay take one number or {count} ({'conv, lens, head' if lens else 'conv, head'}); "
+            f"got {list(values)}. Fix: e.g. -o lr=[{', '.join(['1e-3'] * count)}]."
+        )
+    return values
 
 
 class CNNRegressor:
     """Trains :class:`CNN` on train; with ``select_on_valid`` keeps the best epoch by valid Spearman."""
 
     def __init__(self, recipe: dict, seed: int, progress: Callable[..., None] | None = None):
-        self.recipe = dict(recipe, lr=_pair(recipe["lr"]), weight_decay=_pair(recipe["weight_decay"]))
+        lens = bool(recipe.get("lens"))
+        self.recipe = dict(recipe, lr=_groups(recipe["lr"], lens), weight_decay=_groups(recipe["weight_decay"], lens))
         self.params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.recipe.items()}
         self.seed = seed
         self.progress = progress
@@ -185,7 +211,7 @@ class CNNRegressor:
         rng = np.random.default_rng(self.seed)
         self.precision = resolve(r.get("precision") or "fp32", self.device)
         self.params["precision"] = self.precision
-        self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"]).to(self.device)
+        self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"], lens=r.get("lens")).to(self.device)
         self.params["trainable_parameters"] = sum(p.numel() for p in self.net.parameters())
         standardize = r["standardize"]
         self.mean = float(train.targets.mean()) if standardize else 0.0

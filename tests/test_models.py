@@ -71,6 +71,36 @@ def test_paper_recipes_are_the_papers():
     assert cnn.recipe("stability", "default", {"dilations": [1, 2, 1]})["dilations"] == [1, 2, 1]
 
 
+def test_linear_max_pool_projects_each_position_then_takes_the_max(fluorescence):
+    """The paper's LinearMaxPool (-o lens=N): a Linear layer at every real position, then the masked max;
+    its own lr and weight decay group ([conv, lens, head]; given [conv, head], the lens takes the head's)."""
+    import torch
+    from zoo_plugins import onehot
+    from zoo_plugins.cnn_net import CNN
+
+    from zoo import ZooError
+
+    torch.manual_seed(0)
+    net = CNN(2, 8, 3, lens=16)
+    tokens = torch.from_numpy(onehot.tokens(["ACDEFG", "KLM"]))
+    lengths = torch.tensor([6, 3])
+    with torch.no_grad():
+        h = torch.relu(net.first(tokens))
+        h = torch.relu(net.rest[0]((h * (torch.arange(6)[None, :] < lengths[:, None])[:, :, None]).transpose(1, 2)))
+        per_position = net.lens(h.transpose(1, 2))
+        expected = torch.stack([per_position[0, :6].amax(0), per_position[1, :3].amax(0)])
+        assert torch.allclose(net(tokens, lengths), net.head(expected).squeeze(-1), atol=1e-6)
+    groups = net.param_groups((1e-3, 1e-4, 1e-5), (0.0, 0.1, 0.2))
+    assert [g["lr"] for g in groups] == [1e-3, 1e-4, 1e-5] and groups[1]["params"][0] is net.lens.weight
+    with pytest.raises(ZooError, match="take one number or 3 \\(conv, lens, head\\)"):
+        cnn.make_cnn(task="stability", seed=0, profile="default", options={"lens": 4, "lr": [1e-3] * 4})
+    two = cnn.make_cnn(task="stability", seed=0, profile="default", options={"lens": 4, "lr": [1e-3, 1e-4]})
+    assert two.recipe["lr"] == (1e-3, 1e-4, 1e-4)  # the lens takes the head's
+    model = cnn.make_cnn(task="stability", seed=0, profile="default", options={"lens": 8, "filters": 8, "epochs": 1})
+    model.fit(fluorescence.train, fluorescence.valid)
+    assert np.isfinite(model.predict(fluorescence.test.sequences)).all() and model.params["lens"] == 8
+
+
 @pytest.mark.parametrize("layers, dilation", [(1, 1), (1, 2), (3, 1)])
 def test_embedding_first_layer_equals_conv1d(layers, dilation):
     torch.manual_seed(0)

@@ -230,7 +230,7 @@ def test_verdict_pairs_unclipped_rows_and_escapes_names():
     table = [row("linear", False, 0.9, True), row("pre|trained", True, 0.7, False), row("cnn", False, 0.75, False)]
     pre, sup = analysis.best(table)
     assert pre.label == "pre|trained" and sup.label == "cnn"  # vs cnn, not the clipped linear
-    assert "pre\\|trained 0.700" in page.verdict_line("stability", table, None)
+    assert "pre\\|trained (pretrained) 0.700" in page.verdict_line("stability", table, None)
 
 
 def test_write_atomic_leaves_no_partial_file(tmp_path):

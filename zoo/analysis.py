@@ -125,9 +125,12 @@ class Row:
     runs: list[dict]  # successful runs, by seed
     failed: list[dict]  # the latest failed attempts, shown when nothing succeeded
     notes: str = ""
-    approach: str = "supervised"
+    approach: str = ""  # zoo.contract.APPROACHES; unset: what `pretrained` alone says
     ci: tuple[float, float] = (math.nan, math.nan)
     seed_scores: np.ndarray | None = None  # (seeds, resamples), for intervals and verdicts
+
+    def __post_init__(self) -> None:
+        self.approach = self.approach or ("pretrained" if self.pretrained else "supervised")
 
     @property
     def ok(self) -> bool:
@@ -276,7 +279,10 @@ class Curve:
     label: str
     pretrained: bool
     points: list[Point] = field(default_factory=list)
-    approach: str = "supervised"
+    approach: str = ""
+
+    def __post_init__(self) -> None:
+        self.approach = self.approach or ("pretrained" if self.pretrained else "supervised")
 
     def at(self, n: int) -> Point | None:
         """The point at size n; a zero-shot curve's one point (N = 0) holds at every size."""
