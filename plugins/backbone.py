@@ -81,7 +81,7 @@ def embed(
 class FineTuned:
     """The backbone plus a linear head on its mean-pooled output, trained end to end on train.
 
-    Bounded by ``max_steps`` and ``max_seconds`` (the CPU profile), or run for ``epochs`` (the
+    Bounded by ``max_steps`` and ``max_seconds`` (the CPU profile), or run for up to ``epochs`` (the
     paper/GPU profile). Targets are standardised on train; the steps and seconds actually used
     are recorded in ``params``, so a bounded run is reported as such.
     """
@@ -95,6 +95,7 @@ class FineTuned:
         head_lr: float = 1e-3,
         batch_size: int = 8,
         epochs: int = 1,
+        patience: int | None = None,
         max_steps: int | None = None,
         max_seconds: float | None = None,
         progress: Callable[..., None] | None = None,
@@ -107,6 +108,7 @@ class FineTuned:
             "head_lr": head_lr,
             "batch_size": batch_size,
             "epochs": epochs,
+            "patience": patience,
             "max_steps": max_steps,
             "max_seconds": max_seconds,
         }
@@ -168,7 +170,10 @@ class FineTuned:
         def out_of_time() -> bool:
             return bool(p["max_seconds"]) and time.perf_counter() - start > p["max_seconds"]
 
-        while step < total and not out_of_time():
+        def converged() -> bool:  # early stopping on valid, as TAPE: no better epoch for `patience` epochs
+            return bool(p["patience"]) and epoch > 0 and epoch - best[2] >= p["patience"]
+
+        while step < total and not out_of_time() and not converged():
             self.backbone.train()
             order, losses = rng.permutation(len(train)), []
             for begin in range(0, len(order), p["batch_size"]):
@@ -203,7 +208,7 @@ class FineTuned:
         if best[1] is not None:
             self._load(best[1])
             p["best_epoch"] = best[2]
-        p["epochs_done"], p["steps_done"] = epoch, step
+        p["epochs_done"], p["steps_done"], p["stopped_early"] = epoch, step, converged()
         p["train_seconds"] = round(time.perf_counter() - start, 1)
 
     def predict(self, sequences: Sequence[str]) -> np.ndarray:

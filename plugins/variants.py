@@ -13,7 +13,8 @@ from zoo.contract import Option
 WEIGHTS = Option(None, str, help="weights file or folder; a path named here that cannot be used is an error")
 FINETUNE_OPTIONS = {
     "weights": WEIGHTS,
-    "epochs": Option(1, int, minimum=1),
+    "epochs": Option(20, int, minimum=1, help="at most this many whole epochs (paper profile)"),
+    "patience": Option(3, int, minimum=1, help="stop after this many epochs without a better valid Spearman"),
     "max_steps": Option(100, int, minimum=1),
     "max_seconds": Option(600.0, float, above=0),
     "precision": PRECISION,
@@ -60,7 +61,9 @@ def register_pair(
 
 
 def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict, progress=None, lr: float = 1e-5):
-    """Under ``paper`` the full ``epochs``; otherwise (the CPU profile) bounded by steps and seconds."""
+    """Under ``paper`` whole epochs to convergence (early stopping on valid: at most ``epochs``, stopped
+    after ``patience`` epochs without a better valid Spearman); otherwise (the CPU profile) bounded by
+    steps and seconds."""
     from zoo_plugins.backbone import FineTuned
 
     bounded = profile != "paper"
@@ -71,6 +74,7 @@ def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict
         head_lr=1e-3,
         batch_size=8,
         epochs=int(options["epochs"]),
+        patience=int(options.get("patience") or 3),
         max_steps=int(options["max_steps"]) if bounded else None,
         max_seconds=float(options["max_seconds"]) if bounded else None,
         progress=progress,

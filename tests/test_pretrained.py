@@ -332,6 +332,24 @@ def test_finetuning_whole_epochs_keeps_the_best_valid_epoch_and_resumes_after_an
     assert np.allclose(resumed.predict(task.test.sequences), straight.predict(task.test.sequences), atol=1e-5)
 
 
+def test_fine_tuning_stops_early_when_valid_stops_improving(tiny_esm, offline_hub, tmp_path, monkeypatch):
+    """Issue 14.2, to convergence: at most `epochs`, stopped `patience` epochs after the best valid epoch,
+    whose weights are kept; the run records epochs, steps, the chosen epoch and whether it stopped early."""
+    from zoo_plugins import esm
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    folder, _ = tiny_esm
+    task = tiny_task(n_train=40, n_valid=16, n_test=16)
+    options = {"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 8, "patience": 1}
+    model = esm.make_finetuned("esm2_t6_8M_UR50D", task="t", seed=0, profile="paper", options=options)
+    model.fit(task.train, task.valid)
+    p = model.params
+    assert p["patience"] == 1 and p["steps_done"] == 5 * p["epochs_done"]  # 40 / batch 8
+    assert p["stopped_early"] == (p["epochs_done"] < 8)
+    # patience 1: it stops one epoch after the best; run to the end, every epoch was a new best
+    assert p["epochs_done"] - p["best_epoch"] == (1 if p["stopped_early"] else 0)
+
+
 def test_parameter_counts_match_the_architectures():
     import esm as fair_esm
     from esm.model.esm2 import ESM2
