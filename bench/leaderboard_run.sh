@@ -31,8 +31,23 @@ zoo eval --model unirep-64 --model unirep-256 --task fluorescence --task stabili
 zoo eval --model unirep-64 --model unirep-256 --task gb1_low_vs_high --task gb1_sampled --task gb1_three_vs_rest \
          --train-sizes 24,96,384,1536,full
 zoo eval --model unirep-64 --model unirep-256 --task gb1_two_vs_rest --train-sizes 24,96,full
+# issue 13: the paper's CNN recipe in full (fp32; 50 epochs of 21,446 at batch 256)
+zoo eval --model cnn --profile paper --task fluorescence --seeds 3
+# issue 14: zero-shot (N = 0) and augmented UniRep models; UniRep's log-likelihood and embedding share one pass
+zoo eval --model unirep-64-zeroshot --model unirep-64-augmented --model unirep-64-augmented-embedding --all
+zoo eval --model unirep-256-zeroshot --model unirep-256-augmented --model unirep-256-augmented-embedding --all
+zoo eval --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding --task stability \
+         --task gb1_one_vs_rest --task gb1_two_vs_rest --task gb1_three_vs_rest --task gb1_low_vs_high --task gb1_sampled
+zoo eval --model unirep-64-augmented --model unirep-256-augmented --task gb1_low_vs_high --task gb1_sampled \
+         --task gb1_three_vs_rest --train-sizes 24,96,384,1536,full
+zoo eval --model unirep-64-augmented --model unirep-256-augmented --task gb1_two_vs_rest --train-sizes 24,96,full
+zoo eval --model unirep-64-augmented --model unirep-256-augmented --task stability --task fluorescence \
+         --train-sizes 24,96,384,1536,6144,full
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
-# not run yet (CPU time; each resumes where it stopped):
-# zoo eval --model unirep --task fluorescence                    # ~55 min on an idle 2-core machine (16.6 seq/s)
-# zoo eval --model unirep --task fluorescence --train-sizes 24,96,384,1536,6144,full
-# zoo eval --model cnn --task fluorescence --task stability --profile paper    # issue 13
+# queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
+# zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
+#          --task fluorescence                                  # one UniRep-1900 pass, ~55 min idle (16.6 seq/s)
+# zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16    # issue 13, 1-2 h a seed
+# zoo eval --model cnn --profile paper --task stability -o dilations=[1,2,1]          # issue 13
+# zoo eval --model cnn-ensemble --profile paper --task stability                      # issue 13, the paper's 3 nets
+# zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --all  # issue 14, to convergence

@@ -123,3 +123,14 @@ def test_a_plugin_with_a_contradictory_approach_is_broken_not_run():
     registry = build([("confused", "1", Relabelled())])
     assert "confused" not in registry.models
     assert "does not fit pretrained=False" in registry.plugins["confused"].error
+
+
+def test_the_cli_says_why_a_zero_shot_model_runs_once(subset_dir, mlflow_uri, capsys, tmp_path, monkeypatch):
+    from zoo.cli import main
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    args = ["eval", "--model", "unirep-64-zeroshot", "--task", "stability", "--train-sizes", "48,full"]
+    assert main([*args, "--data-dir", str(subset_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "1 jobs (1 models x 1 tasks)" in out and "1 ok" in out
+    assert "unirep-64-zeroshot: zero-shot, no label read: one job on the full task stands for every" in out

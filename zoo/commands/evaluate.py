@@ -159,6 +159,15 @@ def run(args: argparse.Namespace) -> int:
         markup=False,
         highlight=False,
     )
+    if args.train_sizes and args.train_sizes != [None]:
+        untrained = sorted({m for m in models if registry.model(m).spec.approach == "zero-shot"})
+        if untrained:  # the plan ran them once; say why there are fewer jobs than sizes
+            console.print(
+                f"{', '.join(untrained)}: zero-shot, no label read: one job on the full task stands for every "
+                f"--train-sizes size (the N = 0 point of the learning curves)",
+                markup=False,
+                highlight=False,
+            )
     with Reporter() as reporter:
         outcomes = Runner(registry, tracker, data_dir=args.data_dir, force=args.force, progress=reporter).run(
             jobs, invocation(args, models, tasks), executor
