@@ -6,6 +6,8 @@ and ``zoo --help`` stay fast.
 
 from __future__ import annotations
 
+from typing import Any
+
 from zoo_plugins.device import GPU_JOB
 from zoo_plugins.precision import OPTION as PRECISION
 
@@ -102,6 +104,36 @@ def make_cnn(*, task, seed, profile, options, progress=None):
     return CNNRegressor(recipe(task, profile, options), seed=seed, progress=progress)
 
 
+# cnn-grid: the task's recipe and three other shapes, the best on valid kept. Recipe-less tasks (GB1,
+# third-party assays) get the one-layer fallback otherwise; these add a narrower net and deeper,
+# dilated ones that see farther along the sequence.
+GRID: dict[str, dict[str, Any]] = {
+    "recipe": {},
+    "1x64": {"layers": 1, "filters": 64, "dilations": None},
+    "2x128 dilated [1,2]": {"layers": 2, "filters": 128, "dilations": [1, 2]},
+    "3x128 dilated [1,2,4]": {"layers": 3, "filters": 128, "dilations": [1, 2, 4]},
+}
+
+
+def make_grid(*, task, seed, profile, options, progress=None):
+    """The task's ``cnn`` recipe and the shapes of ``GRID`` (options set with -o apply to all), each
+    trained, the best valid Spearman kept (``plugins/selection.py``)."""
+    from zoo_plugins.cnn_net import CNNRegressor
+    from zoo_plugins.selection import SelectOnValid
+
+    chosen = {k: v for k, v in options.items() if v is not None}
+    names = list(GRID)
+
+    def candidate(k: int):
+        def step(done, total, note=""):
+            progress(k * 1000 + done * 1000 // total, len(names) * 1000, f"{names[k]} {note}".strip())
+
+        rec = recipe(task, profile, {**GRID[names[k]], **chosen})
+        return lambda: CNNRegressor(rec, seed=seed, progress=step if progress else None)
+
+    return SelectOnValid([(name, candidate(k)) for k, name in enumerate(names)])
+
+
 def make_ensemble(*, task, seed, profile, options, progress=None):
     """An ensemble of CNNs, predictions averaged. Under ``paper`` on stability, the paper's three nets
     (``PAPER_ENSEMBLE``); otherwise ``members`` copies of the task's recipe. Member k of job seed s
@@ -146,4 +178,13 @@ def register_models(register):
         clip_profiles=("paper",),
         description="an ensemble of CNNs, predictions averaged (paper profile on stability: the paper's three "
         "nets; otherwise -o members=3 seeds of the cnn recipe)",
+    )
+    register(
+        "cnn-grid",
+        make_grid,
+        pretrained=False,
+        resources=GPU_JOB,
+        options=OPTIONS,
+        profiles=("default",),
+        description="cnn with its shape chosen on valid: the task's recipe, 1x64, 2x128 and 3x128 dilated",
     )

@@ -134,3 +134,25 @@ def test_device_is_the_cpu_here_and_a_missing_gpu_is_named(monkeypatch):
         monkeypatch.setenv("ZOO_DEVICE", "cuda")
         with pytest.raises(ZooError, match="ZOO_DEVICE=cuda, but torch sees no GPU.*Fix: unset ZOO_DEVICE"):
             pick()
+
+
+def test_cnn_grid_keeps_the_shape_with_the_best_valid_spearman(fluorescence, tmp_path, monkeypatch):
+    """Issue 13.5: the shape is chosen on valid, never on test; every candidate trained and scored,
+    the chosen one predicts, and its recipe is recorded."""
+    from scipy.stats import spearmanr
+
+    from zoo import training
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    logged: list[dict] = []
+    model = cnn.make_grid(task="gb1_sampled", seed=0, profile="default", options={"epochs": 2, "filters": None})
+    with training.job("grid", lambda m, step: logged.append(m)):
+        model.fit(fluorescence.train, fluorescence.valid)
+    p = model.params
+    scores = p["valid_spearman_by_candidate"]
+    assert list(scores) == list(cnn.GRID) and p["chosen"] == max(scores, key=lambda k: scores[k])
+    chosen = model.chosen.predict(fluorescence.valid.sequences)
+    assert round(float(spearmanr(fluorescence.valid.targets, chosen).statistic), 4) == scores[p["chosen"]]
+    assert np.array_equal(model.predict(fluorescence.test.sequences), model.chosen.predict(fluorescence.test.sequences))
+    assert p["chosen.layers"] == model.chosen.params["layers"]
+    assert {k.split("_")[0] for m in logged for k in m} == {f"candidate{k}" for k in range(len(cnn.GRID))}
