@@ -58,14 +58,15 @@ class Features:
         self.embeddings = EmbeddingCache(identity)
         self.loglik = EmbeddingCache(f"{identity}-loglik")
         self.backbone = lru_cache(maxsize=1)(make_backbone)  # loaded only when a sequence is missing
-        self.weights, self.batch_size, self.progress = weights, batch_size, progress
+        self.head = lru_cache(maxsize=1)(lambda: load_head(weights))  # once, not once per chunk
+        self.batch_size, self.progress = batch_size, progress
 
     def _both(self, sequences: list[str]) -> np.ndarray:
         """(n, hidden + 1): the mean embedding, then the log-likelihood."""
         from zoo_plugins.backbone import embed, masked_mean
 
         backbone = self.backbone()
-        w, b = load_head(self.weights)
+        w, b = self.head()
 
         def readout(hidden, tokens, attention, pool):
             score = log_likelihood(hidden, tokens, attention, w, b)
