@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from zoo import names
+from zoo.contract import ZERO_SHOT
 from zoo.metrics import resampled_spearman, two_level_interval
 
 Predictions = Callable[[str], Any]
@@ -48,9 +49,6 @@ def approach_of(run: dict) -> str:
     tag existed says only whether it was pretrained."""
     tagged = run.get(f"tags.{names.APPROACH}")
     return tagged or ("pretrained" if run.get(f"tags.{names.PRETRAINED}") == "true" else "supervised")
-
-
-ZERO_SHOT = "zero-shot"
 
 
 def full_size(run: dict) -> bool:

@@ -17,7 +17,8 @@ from zoo import ZooError
 
 # How a model uses pretraining. "zero-shot" trains nothing: one job on the full task stands for every
 # training-set size, and it is the N = 0 point of every learning curve.
-APPROACHES = ("supervised", "frozen", "fine-tuned", "zero-shot", "augmented", "pretrained")
+ZERO_SHOT = "zero-shot"
+APPROACHES = ("supervised", "frozen", "fine-tuned", ZERO_SHOT, "augmented", "pretrained")
 
 
 class ContractError(ZooError):

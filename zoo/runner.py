@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from zoo import Split, TaskData, Unavailable, ZooError, __version__, figures, names, provenance, training
-from zoo.contract import ContractError
+from zoo.contract import ZERO_SHOT, ContractError
 from zoo.metrics import bootstrap_spearman, regression_metrics
 from zoo.plugins import Entry, Registry, did_you_mean
 from zoo.validate import check_model_object, check_predictions, check_task_data
@@ -128,7 +128,7 @@ def plan(
         frozen_options = tuple(sorted((k, v if not isinstance(v, list) else tuple(v)) for k, v in mine.items()))
         job_clip = (profile in entry.spec.clip_profiles) if clip is None else clip
         # a zero-shot model trains nothing: its one job on the full task stands for every size
-        sizes = [None] if entry.spec.approach == "zero-shot" else _unique(train_sizes or [None])
+        sizes = [None] if entry.spec.approach == ZERO_SHOT else _unique(train_sizes or [None])
         for task in _unique(tasks):
             for size in sizes:
                 # On a subset the seed picks the training examples, so even deterministic models

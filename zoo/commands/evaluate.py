@@ -126,6 +126,7 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from zoo.commands.output import console as make_console
+    from zoo.contract import ZERO_SHOT
     from zoo.plugins import discover
     from zoo.progress import Reporter
     from zoo.runner import Runner, plan
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         highlight=False,
     )
     if args.train_sizes and args.train_sizes != [None]:
-        untrained = sorted({m for m in models if registry.model(m).spec.approach == "zero-shot"})
+        untrained = sorted({m for m in models if registry.model(m).spec.approach == ZERO_SHOT})
         if untrained:  # the plan ran them once; say why there are fewer jobs than sizes
             console.print(
                 f"{', '.join(untrained)}: zero-shot, no label read: one job on the full task stands for every "
