@@ -298,3 +298,23 @@ def test_zoo_ui_serves_the_runs_over_rest(evaluated, mlflow_uri):
         runs = search(tracker.experiment_id, "tags.model = 'cnn' and tags.task = 'stability'")
         assert sorted(r["info"]["run_name"] for r in runs) == ["cnn/stability/seed0", "cnn/stability/seed1"]
     assert f"runs table: {base}/#/experiments/{Tracker().experiment_id}/runs" in output[0]
+
+
+def test_progress_without_a_terminal_is_written_as_lines():
+    """nohup, CI and log files get the steps too: a line at each new epoch and every tenth, with rate and eta."""
+    import io
+
+    from rich.console import Console
+
+    from zoo.progress import Reporter
+
+    out = io.StringIO()
+    with Reporter(Console(file=out, force_terminal=False, width=200)) as reporter:
+        reporter.start_job("cnn/stability/seed0", 0, 1)
+        for done in range(1, 101):
+            reporter.step(done, 100, f"epoch {1 + (done - 1) // 50}/2")
+    lines = [line for line in out.getvalue().splitlines() if "step" in line]
+    assert lines[0].strip() == "cnn/stability/seed0 epoch 1/2: step 1/100"
+    assert any("epoch 2/2: step 51/100" in line for line in lines)
+    assert lines[-1].split(":")[1].startswith(" step 100/100")
+    assert len(lines) == 12  # steps 1, 10, 20 … 50 of epoch 1; 51, 60 … 100 of epoch 2

@@ -1,5 +1,6 @@
 """Rich progress bars with an ETA: one for the jobs, one for the steps of the current job; and one
-line per finished job, which is all a log file, CI or nohup sees (bars need a terminal)."""
+line per finished job. Bars need a terminal: where there is none (a log file, CI, nohup), the steps
+are reported as plain lines instead, one at each new epoch (or other note) and every tenth of the job."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class Reporter:
         self._jobs = self._progress.add_task("jobs", total=None)
         self._steps = self._progress.add_task("", total=None, visible=False)
         self._job = ""
+        self._last: tuple[str | None, int] = (None, -1)  # the note and tenth last written as a line
 
     def __enter__(self) -> "Reporter":
         self._progress.start()
@@ -53,6 +55,7 @@ class Reporter:
         self._progress.update(self._jobs, completed=index, total=total, description=f"jobs (now {name})")
         self._job = name
         self._progress.reset(self._steps, total=None, description=f"  {name} steps", visible=True)
+        self._last = (None, -1)
 
     def job_finished(self, done: int, total: int, outcome) -> None:
         """One line per finished job: job, outcome, test Spearman, seconds; where a failure's traceback is."""
@@ -72,6 +75,20 @@ class Reporter:
         self._progress.update(self._steps, completed=done, total=total)
         if note is not None:
             self._progress.update(self._steps, description=f"  {self._job} {note}")
+        if not self._progress.console.is_terminal and total:
+            self._line(done, total, note)
+
+    def _line(self, done: int, total: int, note: str | None) -> None:
+        tenth = 10 * done // total
+        if note == self._last[0] and tenth <= self._last[1]:
+            return
+        self._last = (note, tenth)
+        task = next(t for t in self._progress.tasks if t.id == self._steps)
+        rate = f", {task.speed:.1f}/s" if task.speed else ""
+        eta = task.time_remaining
+        when = f", eta {int(eta) // 3600}:{int(eta) % 3600 // 60:02d}:{int(eta) % 60:02d}" if eta is not None else ""
+        what = f"{self._job} {note}" if note else self._job
+        self._progress.console.print(escape(f"  {what}: step {done}/{total}{rate}{when}"), highlight=False)
 
     def finish(self, total: int) -> None:
         self._progress.update(self._jobs, completed=total, total=total, description="jobs")
