@@ -4,6 +4,9 @@ checkpoint place (zoo.training): one mechanism for the CNN and the fine-tuned pr
 A checkpoint holds the network, the optimizer, both random generators, the epoch, the step count,
 the best-on-valid state and a fingerprint of the recipe; a checkpoint of another recipe, or a
 damaged one, is ignored and training starts over. Loaded with ``weights_only=True``.
+
+A finished training is kept too (:func:`save_finished`), keyed by recipe, seed and data, so that
+another job training the same thing takes it (:func:`load_finished`) instead of training again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo import training
+from zoo import Split, training
 from zoo.files import atomic_path
 
 
@@ -54,3 +57,29 @@ def log_epoch(epoch: int, metrics: dict[str, float]) -> None:
     context = training.current()
     if context is not None:
         context.log_epoch(epoch, {k: float(v) for k, v in metrics.items() if np.isfinite(v)})
+
+
+def load_finished(recipe: str, train: Split, valid: Split) -> dict[str, Any] | None:
+    """What :func:`save_finished` stored for this recipe and data (another job trained it), or None."""
+    context = training.current()
+    if context is None or not context.reuse:
+        return None
+    path = training.finished_path(recipe, (train, valid))
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # damaged: train rather than fail the job
+        warnings.warn(f"stored training {path} cannot be read ({exc}); training again", stacklevel=2)
+        return None
+    return state if state.get("recipe") == recipe else None
+
+
+def save_finished(recipe: str, train: Split, valid: Split, state: dict[str, Any]) -> None:
+    """Keep a finished training (the final weights and what it reports) for other jobs; no-op outside zoo eval."""
+    if training.current() is None:
+        return
+    path = training.finished_path(recipe, (train, valid))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save({**state, "recipe": recipe}, tmp)

@@ -136,8 +136,10 @@ def make_grid(*, task, seed, profile, options, progress=None):
 
 def make_ensemble(*, task, seed, profile, options, progress=None):
     """An ensemble of CNNs, predictions averaged. Under ``paper`` on stability, the paper's three nets
-    (``PAPER_ENSEMBLE``); otherwise ``members`` copies of the task's recipe. Member k of job seed s
-    trains with seed s·m + k, so no two jobs share a member."""
+    (``PAPER_ENSEMBLE``), each with the job's seed: the same nets as ``cnn --profile paper`` and its
+    dilated variant at that seed, so their finished training is reused. Otherwise ``members`` copies
+    of the task's recipe: member k of job seed s trains with seed s·m + k (no two ensemble jobs share
+    a member; those of seed 0 are ``cnn`` seeds 0 … m − 1)."""
     from zoo_plugins.cnn_net import CNNRegressor
     from zoo_plugins.ensemble import Ensemble
 
@@ -150,7 +152,8 @@ def make_ensemble(*, task, seed, profile, options, progress=None):
         def step(done, total, note=""):  # one bar for the whole ensemble (members' totals may differ)
             progress(k * 1000 + done * 1000 // total, members * 1000, f"member {k + 1}/{members} {note}".strip())
 
-        return CNNRegressor(recipes[k], seed=seed * members + k, progress=step if progress else None)
+        member_seed = seed if variants else seed * members + k
+        return CNNRegressor(recipes[k], seed=member_seed, progress=step if progress else None)
 
     return Ensemble(member, members)
 

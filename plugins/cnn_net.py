@@ -225,6 +225,11 @@ class CNNRegressor:
         total, done, first_epoch = r["epochs"] * steps_per_epoch, 0, 0
         best: tuple[float, dict | None, int] = (-math.inf, None, 0)
         recipe = checkpoint.fingerprint({**self.params, "seed": self.seed, "n_train": len(train)})
+        finished = checkpoint.load_finished(recipe, train, valid)
+        if finished is not None:  # another job trained this recipe and seed on this data
+            self.net.load_state_dict(finished["net"])
+            self.params.update(finished["params"], reused_training=True)
+            return
         state = checkpoint.load(recipe, rng)
         if state is not None:  # resume: the same recipe stopped after state["epoch"] epochs
             self.net.load_state_dict(state["net"])
@@ -265,6 +270,8 @@ class CNNRegressor:
         if best[1] is not None:
             self.net.load_state_dict(best[1])
             self.params["best_epoch"] = best[2]
+        reported = {k: self.params[k] for k in ("epochs_done", "best_epoch") if k in self.params}
+        checkpoint.save_finished(recipe, train, valid, {"net": self.net.state_dict(), "params": reported})
 
     @torch.inference_mode()
     def predict(self, sequences: Sequence[str]) -> np.ndarray:

@@ -28,10 +28,13 @@ class Ensemble:
             self.members.append(member)
         first = dict(self.members[0].params)
         total = sum(int(m.params.get("trainable_parameters", 0)) for m in self.members)
-        self.params.update({k: v for k, v in first.items() if k not in ("trainable_parameters", "best_epoch")})
+        own = ("trainable_parameters", "best_epoch", "reused_training", "resumed_from_epoch")
+        self.params.update({k: v for k, v in first.items() if k not in own})
         self.params["trainable_parameters"] = total
         self.params["member_seeds"] = [m.seed for m in self.members]
         self.params["member_best_epochs"] = [m.params.get("best_epoch") for m in self.members]
+        # a member another job had trained (the same recipe, seed and data) is taken, not trained again
+        self.params["member_reused"] = [bool(m.params.get("reused_training")) for m in self.members]
 
     def predict(self, sequences: Sequence[str]) -> np.ndarray:
         if not self.members:

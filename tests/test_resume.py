@@ -67,7 +67,7 @@ def test_a_killed_training_job_resumes_from_its_last_epoch_with_the_same_result(
 
 def test_an_ensemble_resumes_member_by_member_with_the_same_result(tmp_path, monkeypatch):
     """Issue 13.3: the ensemble is one job; stopped inside its second member, a rerun restores the first
-    member from its checkpoint (no retraining), resumes the second at its epoch, and predicts what an
+    member as it finished (no retraining), resumes the second at its epoch, and predicts what an
     uninterrupted ensemble predicts. Each member's epochs are logged under its own name."""
     from zoo_plugins import cnn
 
@@ -90,6 +90,7 @@ def test_an_ensemble_resumes_member_by_member_with_the_same_result(tmp_path, mon
     expected = straight.predict(task.test.sequences)
     assert np.allclose(expected, np.mean([m.predict(task.test.sequences) for m in straight.members], axis=0))
 
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "elsewhere"))  # not the finished members above
     seen: list[tuple[int, int, str]] = []
 
     def interrupt(done, total, note=""):
@@ -106,7 +107,9 @@ def test_an_ensemble_resumes_member_by_member_with_the_same_result(tmp_path, mon
         assert done == sorted(done) and {t for _, t, _ in seen} == {2000}  # one bar over both members
         resumed = build()
         resumed.fit(task.train, task.valid)
-    assert [m.params.get("resumed_from_epoch") for m in resumed.members] == [3, 1]
+    # the first member finished before the stop: taken as stored, not retrained; the second resumes
+    assert resumed.params["member_reused"] == [True, False]
+    assert resumed.members[1].params["resumed_from_epoch"] == 1
     assert np.allclose(resumed.predict(task.test.sequences), expected, atol=1e-5)
 
 
@@ -120,5 +123,45 @@ def test_the_paper_ensemble_on_stability_is_the_papers_three_nets():
     assert [r["dilations"] for r in recipes] == [None, [1, 2, 1], None]
     assert recipes[2]["lens"] == 2048 and recipes[2]["lr"] == (1e-5, 5e-5, 5e-6) and recipes[2]["epochs"] == 10
     assert recipes[0]["lr"] == (5e-4, 5e-5) and recipes[0]["batch_size"] == 16
+    # the job's seed for each net: member 0 is `cnn --profile paper` at that seed, member 1 its dilated variant
+    assert [paper.make_member(k).seed for k in range(3)] == [0, 0, 0]
+    assert recipes[0] == cnn.make_cnn(task="stability", seed=0, profile="paper", options={}).recipe
     default = cnn.make_ensemble(task="stability", seed=2, profile="default", options={"members": 4})
     assert default.size == 4 and [default.make_member(k).seed for k in range(4)] == [8, 9, 10, 11]
+
+
+def test_finished_training_is_taken_by_another_job_and_force_trains_afresh(tmp_path, monkeypatch):
+    """A net trained by one job (a standalone cnn) is not trained again by another job that needs the
+    same recipe, seed and data (an ensemble's member): its stored weights predict the same. Other
+    data, or reuse=False (zoo eval --force), trains."""
+    from zoo_plugins import cnn
+
+    from zoo import training
+    from zoo.testing import tiny_task
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    task = tiny_task(n_train=48, n_valid=16, n_test=16)
+    options = {"filters": 4, "epochs": 2, "batch_size": 16}
+    with training.job("standalone", lambda m, step: None):
+        alone = cnn.make_cnn(task="t", seed=0, profile="default", options=options)
+        alone.fit(task.train, task.valid)
+    assert "reused_training" not in alone.params and len(list((tmp_path / "trained").glob("*.pt"))) == 1
+
+    logged: list[dict] = []
+    with training.job("ensemble", lambda m, step: logged.append(m)):
+        ensemble = cnn.make_ensemble(task="t", seed=0, profile="default", options={**options, "members": 2})
+        ensemble.fit(task.train, task.valid)
+    assert ensemble.params["member_reused"] == [True, False]  # member 0 is cnn seed 0; member 1 is seed 1
+    assert not any(k.startswith("member0_") for m in logged for k in m)  # member 0 trained no epoch
+    first = ensemble.members[0]
+    assert first.params["epochs_done"] == 2 and first.params["best_epoch"] == alone.params["best_epoch"]
+    assert np.allclose(first.predict(task.test.sequences), alone.predict(task.test.sequences))
+
+    other = tiny_task(n_train=40, n_valid=16, n_test=16)
+    with training.job("other data", lambda m, step: None):
+        trained = cnn.make_cnn(task="t", seed=0, profile="default", options=options)
+        trained.fit(other.train, other.valid)
+    with training.job("forced", lambda m, step: None, reuse=False):
+        forced = cnn.make_cnn(task="t", seed=0, profile="default", options=options)
+        forced.fit(task.train, task.valid)
+    assert "reused_training" not in trained.params and "reused_training" not in forced.params

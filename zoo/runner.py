@@ -346,7 +346,8 @@ class Runner:
         )
         start = time.perf_counter()
         # the job's checkpoint place and per-epoch metrics, for training loops that use them (zoo.training)
-        with training.job(key, lambda metrics, step: self.tracker.log_metrics(run_id, metrics, step)):
+        log = lambda metrics, step: self.tracker.log_metrics(run_id, metrics, step)  # noqa: E731
+        with training.job(key, log, reuse=not self.force):
             model.fit(train, select)
         fit_seconds = time.perf_counter() - start
         if model.params:

@@ -7,6 +7,10 @@ saves its state at every epoch boundary with :meth:`JobContext.save`, and at the
 its last finished epoch when ``zoo eval`` is run again. The checkpoint is deleted once the run is
 recorded as ok (or unavailable); after a failure it is kept, so a rerun resumes.
 
+Finished training outlives its job (:func:`finished_path`): a model trained with the same recipe and
+seed on the same data by another job (a standalone ``cnn`` run and the same net as an ensemble's
+member) is taken instead of trained again. ``zoo eval --force`` trains afresh.
+
 torch-free: the state is whatever the plugin hands over; plugins/checkpoint.py saves torch state.
 """
 
@@ -15,10 +19,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from zoo import Split
 
 _CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("zoo_job", default=None)
 
@@ -29,6 +39,7 @@ class JobContext:
     folder: Path  # <cache>/checkpoints/<key>/
     log: Callable[[dict[str, float], int], None]  # metrics at a step (epoch), shown as curves by MLflow
     part: str = ""  # a model trained inside the job (an ensemble's member): its own checkpoint and metrics
+    reuse: bool = True  # finished training stored by other jobs may stand in (not under --force)
 
     @property
     def checkpoint(self) -> Path:
@@ -50,10 +61,23 @@ def checkpoint_folder(key: str) -> Path:
     return cache_dir() / "checkpoints" / key
 
 
+def finished_path(recipe: str, splits: Sequence[Split]) -> Path:
+    """Where a finished training of ``recipe`` (which names the seed) on exactly these splits is kept:
+    ``<cache>/trained/<digest of the recipe, the sequences and the targets>.pt``."""
+    from zoo.cache import cache_dir
+
+    digest = hashlib.sha256(recipe.encode())
+    for split in splits:
+        digest.update("\n".join(split.sequences).encode())
+        digest.update(np.ascontiguousarray(split.targets, dtype=np.float64).tobytes())
+    return cache_dir() / "trained" / f"{digest.hexdigest()[:32]}.pt"
+
+
 @contextlib.contextmanager
-def job(key: str, log: Callable[[dict[str, float], int], Any]) -> Iterator[JobContext]:
-    """Make ``key`` the current job for the block (the runner wraps ``fit()`` in it)."""
-    context = JobContext(key, checkpoint_folder(key), log)
+def job(key: str, log: Callable[[dict[str, float], int], Any], reuse: bool = True) -> Iterator[JobContext]:
+    """Make ``key`` the current job for the block (the runner wraps ``fit()`` in it); ``reuse=False``
+    (``--force``) trains even where another job's finished training is stored."""
+    context = JobContext(key, checkpoint_folder(key), log, reuse=reuse)
     token = _CURRENT.set(context)
     try:
         yield context

@@ -63,7 +63,7 @@ def add(sub, common) -> None:
         help="a model option, e.g. -o alpha=0.5 or -o filters=512 (JSON values; checked against the "
         "model's declared types)",
     )
-    p.add_argument("--force", action="store_true", help="rerun jobs that already finished")
+    p.add_argument("--force", action="store_true", help="rerun jobs that already finished, training afresh")
     p.add_argument(
         "--train-sizes",
         type=parse_sizes,
