@@ -56,6 +56,12 @@ def make_ridge(*, task: str, seed: int, profile: str, options: dict, progress=No
     return RidgeOneHot(alpha=options.get("alpha"), standardize=profile != "paper")
 
 
+def make_pairwise(*, task: str, seed: int, profile: str, options: dict, progress=None):
+    from zoo_plugins.pairwise import PairwiseRidge
+
+    return PairwiseRidge(**{k: v for k, v in options.items() if v is not None})
+
+
 @hookimpl
 def register_models(register):
     register(
@@ -74,5 +80,21 @@ def register_models(register):
                 minimum=0,
                 help="ridge penalty; unset: chosen on valid (default profile), 1 (paper profile)",
             )
+        },
+    )
+    register(
+        "linear-pairwise",
+        make_pairwise,
+        pretrained=False,
+        deterministic=True,
+        description="ridge on one-hot plus pairs of co-occurring mutations (epistasis around a parent "
+        "sequence; alpha chosen on valid)",
+        options={
+            "alpha": Option(None, float, minimum=0, help="ridge penalty; unset: chosen on valid"),
+            "min_count": Option(2, int, minimum=1, help="a pair needs this many training sequences"),
+            "max_pairs": Option(20000, int, minimum=0, help="the most frequent pairs kept as columns"),
+            "max_mutations": Option(
+                10, int, minimum=2, help="sequences with more mutations from the reference get no pair columns"
+            ),
         },
     )

@@ -156,3 +156,48 @@ def test_cnn_grid_keeps_the_shape_with_the_best_valid_spearman(fluorescence, tmp
     assert np.array_equal(model.predict(fluorescence.test.sequences), model.chosen.predict(fluorescence.test.sequences))
     assert p["chosen.layers"] == model.chosen.params["layers"]
     assert {k.split("_")[0] for m in logged for k in m} == {f"candidate{k}" for k in range(len(cnn.GRID))}
+
+
+def _epistatic(rng, n: int, parent: str, sites: list[int], options: str, coupling: dict) -> tuple[list, np.ndarray]:
+    """Variants of ``parent`` with 2–4 mutations at ``sites``: fitness is a sum of pair terms only."""
+    seqs, ys = [], []
+    for _ in range(n):
+        seq = list(parent)
+        for pos in rng.choice(sites, size=rng.integers(2, 5), replace=False):
+            seq[pos] = rng.choice(list(options))
+        seqs.append("".join(seq))
+        ys.append(sum(v for (a, b), v in coupling.items() if seq[a[0]] == a[1] and seq[b[0]] == b[1]))
+    return seqs, np.array(ys, dtype=float) + rng.normal(scale=0.05, size=n)
+
+
+def test_pairwise_ridge_learns_what_one_hot_ridge_cannot():
+    """Issue 13.4: a landscape made only of pair terms (epistasis) is ranked by the pairwise ridge and not
+    by the one-hot ridge; the pair columns are the co-occurring mutations seen at least min_count times."""
+    from zoo_plugins.pairwise import PairwiseRidge
+
+    from zoo import Split
+    from zoo.testing import check_model
+
+    rng = np.random.default_rng(0)
+    parent, sites = "MKTAYIAKQRQISFVKSHFSRQ", [2, 5, 9, 13, 17]
+    mutations = [(p, a) for p in sites for a in "WYF"]
+    coupling = {
+        (mutations[i], mutations[j]): rng.choice([-2.0, 2.0])
+        for i in range(15)
+        for j in range(i + 1, 15)
+        if mutations[i][0] != mutations[j][0] and rng.random() < 0.3
+    }
+    train, valid, test = (Split(*_epistatic(rng, n, parent, sites, "WYF", coupling)) for n in (600, 150, 300))
+    pairwise = linear.make_pairwise(task="t", seed=0, profile="default", options={"min_count": 2})
+    pairwise.fit(train, valid)
+    one_hot = linear.make_ridge(task="t", seed=0, profile="default", options={})
+    one_hot.fit(train, valid)
+    score = {m: regression_metrics(test.targets, m.predict(test.sequences))["spearman"] for m in (pairwise, one_hot)}
+    assert score[pairwise] > 0.8 and score[pairwise] > score[one_hot] + 0.3, score
+    assert 0 < pairwise.params["pair_features"] <= 90  # 10 site pairs x 3 x 3 residues
+    assert 500 < pairwise.params["sequences_with_pairs"] <= 600  # a "mutation" to the parent residue is none
+    # far from the reference (more than max_mutations): the one-hot part only, no pair columns
+    far = PairwiseRidge(max_mutations=3)
+    far.fit(train, valid)
+    assert far.params["sequences_with_pairs"] < pairwise.params["sequences_with_pairs"]
+    check_model(linear.make_pairwise, {"min_count": 1})
