@@ -372,3 +372,24 @@ def test_the_capacity_view_orders_pretrained_models_by_their_parameters():
     section = page.render(analysis.analyse(runs)).split("## Pretrained capacity")[1].split("##")[0]
     assert "| task | small (1,000) | big (1,000,000) |" in section
     assert "| t1 | 0.500 | 0.500 |" in section and "| t2 | 0.600 | – |" in section
+
+
+def test_each_sides_best_is_chosen_on_valid_never_on_test():
+    """The verdict compares the configuration each side would pick without test labels: the best mean
+    valid Spearman. Taking the higher test score instead favours the side with more configurations (the
+    max of many noisy test scores). A row with no valid score ranks after those with one, by test."""
+    runs = [
+        fake_run("grid", model="cnn-grid", score=0.82, **{"metrics.valid_spearman": 0.78}),
+        fake_run("pairs", model="linear-pairwise", score=0.80, **{"metrics.valid_spearman": 0.87}),
+        fake_run("novalid", model="knn", score=0.95),
+        fake_run("frozen", model="unirep", pretrained=True, score=0.79, **{"metrics.valid_spearman": 0.70}),
+        fake_run("aug", model="unirep-augmented", pretrained=True, score=0.78, **{"metrics.valid_spearman": 0.75}),
+    ]
+    table = analysis.analyse(runs).tables["t"]
+    pre, sup = analysis.best(table)
+    assert (pre.label, sup.label) == ("unirep-augmented", "linear-pairwise")
+    text = page.render(analysis.analyse(runs))
+    assert "| t | linear-pairwise 0.800 | unirep-augmented (pretrained) 0.780 |" in text
+    assert "best mean valid Spearman" in text
+    only_test = [fake_run("a", model="a", score=0.6), fake_run("b", model="b", score=0.7)]
+    assert analysis.best(analysis.analyse(only_test).tables["t"])[1].label == "b"

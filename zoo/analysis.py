@@ -154,6 +154,11 @@ class Row:
         return self.metric(names.TEST_SPEARMAN) if self.runs else -math.inf
 
     @property
+    def valid(self) -> float:
+        """Mean valid Spearman over seeds (NaN where the valid split could not be scored)."""
+        return self.metric(names.VALID_SPEARMAN) if self.runs else math.nan
+
+    @property
     def sd(self) -> float:
         values = [float(r[f"metrics.{names.TEST_SPEARMAN}"]) for r in self.runs]
         return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
@@ -203,12 +208,25 @@ def scores_of(runs: list[dict], predictions: Predictions) -> np.ndarray:
     return np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames])
 
 
+def chosen_on_valid(test: float, valid: float) -> tuple[bool, float]:
+    """How each side's best configuration is chosen: by mean valid Spearman, never by test (the higher
+    of many noisy test scores would favour the side with more configurations). A configuration whose
+    valid split could not be scored ranks after those with a valid score, by test."""
+    return (True, valid) if math.isfinite(valid) else (False, test)
+
+
 def best(table: list[Row]) -> tuple[Row | None, Row | None]:
-    """Best pretrained and best supervised row. Clipped rows are compared only when nothing else
-    finished: clipping ties predictions at the bounds and raises Spearman, so a clipped row
-    against an unclipped one is not a fair pair. NaN never wins: such runs are failures."""
+    """Best pretrained and best supervised row, each chosen on valid (:func:`chosen_on_valid`).
+    Clipped rows are compared only when nothing else finished: clipping ties predictions at the
+    bounds and raises Spearman, so a clipped row against an unclipped one is not a fair pair. NaN
+    never wins: such runs are failures."""
     ok = [r for r in table if r.ok and not r.clip] or [r for r in table if r.ok]
-    return next((r for r in ok if r.pretrained), None), next((r for r in ok if not r.pretrained), None)
+
+    def pick(pretrained: bool) -> Row | None:
+        side = [r for r in ok if r.pretrained == pretrained and math.isfinite(r.score)]
+        return max(side, key=lambda r: chosen_on_valid(r.score, r.valid), default=None)
+
+    return pick(True), pick(False)
 
 
 class _Interval:
@@ -270,6 +288,10 @@ class Point:
 
     def mean_metric(self, name: str) -> float:
         return float(np.mean([float(r.get(f"metrics.{name}", math.nan)) for r in self.runs]))
+
+    @property
+    def valid(self) -> float:
+        return self.mean_metric(names.VALID_SPEARMAN)
 
 
 @dataclass
@@ -346,18 +368,23 @@ class Pair(_Interval):
 
 def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list[Pair]:
     """Best pretrained (of every approach, zero-shot included: it holds at every size) against best
-    supervised (by mean) at each size N > 0. Seeds shared by both sides trained on the same subset,
-    so they are paired; the interval resamples seeds and test items."""
+    supervised at each size N > 0, each chosen on its mean valid Spearman (:func:`chosen_on_valid`).
+    Seeds shared by both sides trained on the same subset, so they are paired; the interval resamples
+    seeds and test items."""
     out = []
     for n in sorted({p.n for c in task_curves.values() for p in c.points if p.n > 0}):
-        best_at: dict[bool, tuple[float, Curve, Point]] = {}
+        best_at: dict[bool, tuple[tuple[bool, float], Curve, Point]] = {}
         for c in task_curves.values():
             point = c.at(n)
-            if point and point.mean > best_at.get(c.pretrained, (-math.inf,))[0]:
-                best_at[c.pretrained] = (point.mean, c, point)
+            if point is None or not math.isfinite(point.mean):
+                continue
+            rank = chosen_on_valid(point.mean, point.valid)
+            if c.pretrained not in best_at or rank > best_at[c.pretrained][0]:
+                best_at[c.pretrained] = (rank, c, point)
         if True not in best_at or False not in best_at:
             continue
-        (pre_score, pre, p_pre), (sup_score, sup, p_sup) = best_at[True], best_at[False]
+        (_, pre, p_pre), (_, sup, p_sup) = best_at[True], best_at[False]
+        pre_score, sup_score = p_pre.mean, p_sup.mean
         frames_a = [predictions(r["run_id"]) for r in p_pre.runs]
         frames_b = [predictions(r["run_id"]) for r in p_sup.runs]
         if any(list(a["sequence"]) != list(frames_b[0]["sequence"]) for a in frames_a):

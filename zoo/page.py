@@ -23,7 +23,10 @@ PROTOCOL = (
     "Every model selects its hyperparameters, epochs or ridge alpha on the valid split, and at a training "
     "size N on a seeded valid subset of about N/4 rows, the same for every model (docs/models.md, "
     '"Selection budget"). `clip` = test predictions clipped to the training-label range (the paper\'s '
-    "practice, on in the `paper` profile); verdicts pair unclipped rows."
+    "practice, on in the `paper` profile); verdicts pair unclipped rows. Each side's best configuration "
+    "(in the verdicts and at each training size) is the one with the best mean valid Spearman: test never "
+    "chooses, so the side with more configurations gains nothing from the noise in their test scores "
+    "(a configuration whose valid split cannot be scored ranks after the others, by test)."
 )
 
 
