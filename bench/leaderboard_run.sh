@@ -43,11 +43,24 @@ zoo eval --model unirep-64-augmented --model unirep-256-augmented --task gb1_low
 zoo eval --model unirep-64-augmented --model unirep-256-augmented --task gb1_two_vs_rest --train-sizes 24,96,full
 zoo eval --model unirep-64-augmented --model unirep-256-augmented --task stability --task fluorescence \
          --train-sizes 24,96,384,1536,6144,full
+# issue 13.5: the CNN's shape chosen on valid, GB1 (3 seeds where finished; see the page's seed counts)
+zoo eval --model cnn-grid --task gb1_one_vs_rest --task gb1_two_vs_rest --task gb1_three_vs_rest \
+         --task gb1_low_vs_high --task gb1_sampled --seeds 3
+# issue 13.4: ridge on one-hot + pairs of co-occurring mutations (epistasis), every task and the curves
+zoo eval --model linear-pairwise --all
+zoo eval --model linear-pairwise --task stability --task fluorescence --train-sizes 24,96,384,1536,6144,full
+zoo eval --model linear-pairwise --task gb1_low_vs_high --task gb1_sampled --task gb1_three_vs_rest \
+         --train-sizes 24,96,384,1536,full
+zoo eval --model linear-pairwise --task gb1_two_vs_rest --train-sizes 24,96,full
+# issue 13: the paper's stability CNN (bf16 autocast: 1.23x here), then the paper's ensemble: its first
+# member is that net (taken from the cache of finished training), then the dilated and LinearMaxPool nets;
+# the dilated row then reuses the ensemble's member
+zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16   # seed 0 done; 87 min a seed idle
+zoo eval --model cnn-ensemble --profile paper --task stability -o precision=bf16
+zoo eval --model cnn --profile paper --task stability -o "dilations=[1,2,1]" -o precision=bf16
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
 #          --task fluorescence                                  # one UniRep-1900 pass, ~55 min idle (16.6 seq/s)
-# zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16    # issue 13, 1-2 h a seed
-# zoo eval --model cnn --profile paper --task stability -o dilations=[1,2,1]          # issue 13
-# zoo eval --model cnn-ensemble --profile paper --task stability                      # issue 13, the paper's 3 nets
+# (the stability seeds 1-2, the ensemble and the dilated row above: running, resumed per epoch)
 # zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --all  # issue 14, to convergence
