@@ -393,3 +393,9 @@ def test_each_sides_best_is_chosen_on_valid_never_on_test():
     assert "best mean valid Spearman" in text
     only_test = [fake_run("a", model="a", score=0.6), fake_run("b", model="b", score=0.7)]
     assert analysis.best(analysis.analyse(only_test).tables["t"])[1].label == "b"
+    # a valid split of 3 rows cannot rank configurations: test chooses, and the verdict says so
+    tiny = [{**run, "params.selection_sequences": "3"} for run in runs if run["run_id"] != "novalid"]
+    pre, sup = analysis.best(analysis.analyse(tiny).tables["t"])
+    assert (pre.label, sup.label) == ("unirep", "cnn-grid")
+    assert "**Chosen on test:** its valid split has 3 row(s)" in page.render(analysis.analyse(tiny))
+    assert "Chosen on test" not in text

@@ -159,6 +159,16 @@ class Row:
         return self.metric(names.VALID_SPEARMAN) if self.runs else math.nan
 
     @property
+    def valid_rows(self) -> int | None:
+        rows = self.first(f"params.{names.SELECTION_SEQUENCES}")
+        return None if rows is None else int(rows)
+
+    @property
+    def chosen_on_valid(self) -> bool:
+        """Whether :func:`best` ranks this row by its valid Spearman (else by test)."""
+        return chosen_on_valid(self.score, self.valid, self.valid_rows)[0]
+
+    @property
     def sd(self) -> float:
         values = [float(r[f"metrics.{names.TEST_SPEARMAN}"]) for r in self.runs]
         return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
@@ -208,11 +218,17 @@ def scores_of(runs: list[dict], predictions: Predictions) -> np.ndarray:
     return np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames])
 
 
-def chosen_on_valid(test: float, valid: float) -> tuple[bool, float]:
+# fewer valid rows than this cannot rank configurations (on 3 rows a Spearman is -1, -0.5, 0.5 or 1)
+MIN_VALID_ROWS = 20
+
+
+def chosen_on_valid(test: float, valid: float, valid_rows: int | None = None) -> tuple[bool, float]:
     """How each side's best configuration is chosen: by mean valid Spearman, never by test (the higher
     of many noisy test scores would favour the side with more configurations). A configuration whose
-    valid split could not be scored ranks after those with a valid score, by test."""
-    return (True, valid) if math.isfinite(valid) else (False, test)
+    valid split could not be scored, or has fewer than MIN_VALID_ROWS rows, ranks after those with a
+    valid score, by test (the page says so)."""
+    usable = math.isfinite(valid) and (valid_rows is None or valid_rows >= MIN_VALID_ROWS)
+    return (True, valid) if usable else (False, test)
 
 
 def best(table: list[Row]) -> tuple[Row | None, Row | None]:
@@ -224,7 +240,7 @@ def best(table: list[Row]) -> tuple[Row | None, Row | None]:
 
     def pick(pretrained: bool) -> Row | None:
         side = [r for r in ok if r.pretrained == pretrained and math.isfinite(r.score)]
-        return max(side, key=lambda r: chosen_on_valid(r.score, r.valid), default=None)
+        return max(side, key=lambda r: chosen_on_valid(r.score, r.valid, r.valid_rows), default=None)
 
     return pick(True), pick(False)
 
@@ -292,6 +308,12 @@ class Point:
     @property
     def valid(self) -> float:
         return self.mean_metric(names.VALID_SPEARMAN)
+
+    @property
+    def valid_rows(self) -> int | None:
+        """Valid rows this point's runs selected on (N/4 below the full split; all of valid at it)."""
+        rows = self.runs[0].get(f"params.{names.SELECTION_SEQUENCES}") if self.runs else None
+        return None if rows is None else int(rows)
 
 
 @dataclass
@@ -372,13 +394,16 @@ def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list
     Seeds shared by both sides trained on the same subset, so they are paired; the interval resamples
     seeds and test items."""
     out = []
+    # every run's valid Spearman is on the whole valid split, whose size the full-split runs record
+    sizes = [p.valid_rows for c in task_curves.values() for p in c.points if p.valid_rows is not None]
+    valid_rows = max(sizes) if sizes else None
     for n in sorted({p.n for c in task_curves.values() for p in c.points if p.n > 0}):
         best_at: dict[bool, tuple[tuple[bool, float], Curve, Point]] = {}
         for c in task_curves.values():
             point = c.at(n)
             if point is None or not math.isfinite(point.mean):
                 continue
-            rank = chosen_on_valid(point.mean, point.valid)
+            rank = chosen_on_valid(point.mean, point.valid, valid_rows)
             if c.pretrained not in best_at or rank > best_at[c.pretrained][0]:
                 best_at[c.pretrained] = (rank, c, point)
         if True not in best_at or False not in best_at:

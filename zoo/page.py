@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from zoo import names
-from zoo.analysis import Board, Curve, Pair, Row, Verdict, best, chance_word, zero_shot
+from zoo.analysis import MIN_VALID_ROWS, Board, Curve, Pair, Row, Verdict, best, chance_word, zero_shot
 from zoo.messages import keep_fix
 
 PROTOCOL = (
@@ -26,7 +26,7 @@ PROTOCOL = (
     "practice, on in the `paper` profile); verdicts pair unclipped rows. Each side's best configuration "
     "(in the verdicts and at each training size) is the one with the best mean valid Spearman: test never "
     "chooses, so the side with more configurations gains nothing from the noise in their test scores "
-    "(a configuration whose valid split cannot be scored ranks after the others, by test)."
+    "(where the valid split has too few rows to rank them, test chooses and the verdict says so)."
 )
 
 
@@ -148,14 +148,26 @@ def verdict_line(task: str, table: list[Row], v: Verdict | None) -> str:
     if v is None:
         return (
             f"**{md(task)}:** best pretrained {_cell(pre)} vs best supervised {_cell(sup)} (no interval: "
-            f"predictions unavailable)."
+            f"predictions unavailable).{_chosen_on_test(pre, sup)}"
         )
     head = "inconclusive" if v.word == "inconclusive" else f"pretraining {v.word}"
     seeds = f"{len(v.pre.runs)} and {len(v.sup.runs)} seed(s)"
     return (
         f"**{md(task)}:** {head}: best pretrained {_cell(v.pre)} vs best supervised {_cell(v.sup)}; "
         f"difference of seed means {_f(v.difference, True)}, 95% CI {_f(v.low, True)} to {_f(v.high, True)} "
-        f"(two-level bootstrap over test items and seeds; {seeds})."
+        f"(two-level bootstrap over test items and seeds; {seeds}).{_chosen_on_test(v.pre, v.sup)}"
+    )
+
+
+def _chosen_on_test(*sides: Row) -> str:
+    """Said wherever a side could not be chosen on valid, so the reader knows test chose it."""
+    if all(r.chosen_on_valid for r in sides):
+        return ""
+    rows = next((r.valid_rows for r in sides if r.valid_rows is not None), None)
+    why = f"its valid split has {rows} row(s)" if rows is not None else "no valid score was recorded"
+    return (
+        f" **Chosen on test:** {why}, too few to rank configurations (fewer than {MIN_VALID_ROWS}), so "
+        f"each side's best is its highest test score, which flatters the side with more configurations."
     )
 
 
