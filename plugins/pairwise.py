@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from zoo_plugins import onehot
-from zoo_plugins.ridge import ALPHAS
+from zoo_plugins.ridge import ALPHAS, pick_alpha
 
 from zoo import Split
 
@@ -64,7 +64,6 @@ class PairwiseRidge:
         return sparse.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(n, width + len(self.pair_index)))
 
     def fit(self, train: Split, valid: Split) -> None:
-        from scipy.stats import spearmanr
         from sklearn.linear_model import Ridge
 
         self.length = max(map(len, train.sequences))
@@ -79,18 +78,13 @@ class PairwiseRidge:
         frequent = frequent[np.argsort(-seen[frequent], kind="stable")][: self.max_pairs]
         self.pair_index = {int(code): j for j, code in enumerate(unique[np.sort(frequent)])}
         x, xv = self._features(train.sequences), self._features(valid.sequences)
-        scores, fits = {}, {}
-        for alpha in ALPHAS if self.alpha is None else (self.alpha,):
-            ridge = Ridge(alpha=alpha, solver="sparse_cg").fit(x, train.targets)
-            pred = ridge.predict(xv)
-            scores[alpha] = np.nan if np.ptp(pred) == 0 else float(spearmanr(valid.targets, pred).statistic)
-            fits[alpha] = ridge
-        best = max(scores, key=lambda a: (np.nan_to_num(scores[a], nan=-1.0), -a))
+        alphas = ALPHAS if self.alpha is None else (self.alpha,)
+        fits = {a: Ridge(alpha=a, solver="sparse_cg").fit(x, train.targets) for a in alphas}
+        best, chosen = pick_alpha({a: ridge.predict(xv) for a, ridge in fits.items()}, valid.targets)
         self._ridge = fits[best]
         self.params.update(
-            alpha=best,
+            chosen,
             alpha_chosen_on="valid" if self.alpha is None else "fixed by -o alpha",
-            valid_spearman_by_alpha={str(a): round(s, 4) for a, s in scores.items()},
             pair_features=len(self.pair_index),
             sequences_with_pairs=int(sum(len(m) >= 2 for m in mutations)),
             trainable_parameters=x.shape[1] + 1,

@@ -56,15 +56,20 @@ def select_alpha(
     emphasis: np.ndarray | None = None,
 ) -> tuple[_Linear, dict]:
     """The head with the best valid Spearman (ties: the smaller alpha), and what was chosen."""
-    from scipy.stats import spearmanr
 
     path = ridge_path(x_train, y_train, alphas, emphasis)
-    scores = {}
-    for alpha, head in path.items():
-        pred = head(x_valid)
-        scores[alpha] = np.nan if np.ptp(pred) == 0 else spearmanr(y_valid, pred).statistic
-    best = max(scores, key=lambda a: (np.nan_to_num(scores[a], nan=-1.0), -a))
-    return path[best], {
-        "alpha": best,
-        "valid_spearman_by_alpha": {str(a): round(float(s), 4) for a, s in scores.items()},
+    best, chosen = pick_alpha({alpha: head(x_valid) for alpha, head in path.items()}, y_valid)
+    return path[best], chosen
+
+
+def pick_alpha(valid_predictions: dict[float, np.ndarray], y_valid: np.ndarray) -> tuple[float, dict]:
+    """The alpha whose valid predictions have the best Spearman (ties, and constant predictions: the
+    smaller alpha wins), and the scores for the record."""
+    from scipy.stats import spearmanr
+
+    scores = {
+        a: np.nan if np.ptp(pred) == 0 else float(spearmanr(y_valid, pred).statistic)
+        for a, pred in valid_predictions.items()
     }
+    best = max(scores, key=lambda a: (np.nan_to_num(scores[a], nan=-1.0), -a))
+    return best, {"alpha": best, "valid_spearman_by_alpha": {str(a): round(float(s), 4) for a, s in scores.items()}}
