@@ -309,7 +309,7 @@ def test_progress_without_a_terminal_is_written_as_lines():
     from zoo.progress import Reporter
 
     out = io.StringIO()
-    with Reporter(Console(file=out, force_terminal=False, width=200)) as reporter:
+    with Reporter(Console(file=out, force_terminal=False, width=40)) as reporter:  # a narrow log never wraps a line
         reporter.start_job("cnn/stability/seed0", 0, 1)
         for done in range(1, 101):
             reporter.step(done, 100, f"epoch {1 + (done - 1) // 50}/2")

@@ -88,7 +88,8 @@ class Reporter:
         eta = task.time_remaining
         when = f", eta {int(eta) // 3600}:{int(eta) % 3600 // 60:02d}:{int(eta) % 60:02d}" if eta is not None else ""
         what = f"{self._job} {note}" if note else self._job
-        self._progress.console.print(escape(f"  {what}: step {done}/{total}{rate}{when}"), highlight=False)
+        line = escape(f"  {what}: step {done}/{total}{rate}{when}")
+        self._progress.console.print(line, highlight=False, soft_wrap=True)
 
     def finish(self, total: int) -> None:
         self._progress.update(self._jobs, completed=total, total=total, description="jobs")
