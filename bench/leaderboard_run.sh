@@ -55,7 +55,11 @@ zoo eval --model linear-pairwise --task gb1_two_vs_rest --train-sizes 24,96,full
 # issue 13: the paper's stability CNN (bf16 autocast: 1.23x here), then the paper's ensemble: its first
 # member is that net (taken from the cache of finished training), then the dilated and LinearMaxPool nets;
 # the dilated row then reuses the ensemble's member
-zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16   # seed 0 done; 87 min a seed idle
+zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16   # seed 0 done; ~55 min a seed idle
+zoo eval --model cnn --profile paper --no-clip --task stability --seeds 3 -o precision=bf16  # unclipped: reuses the nets
+# issue 14: UniRep-64 fine-tuned to convergence (early stopping on valid), unclipped so the verdict can pair it
+zoo eval --model unirep-64-finetune --profile paper --no-clip --task gb1_one_vs_rest --task gb1_two_vs_rest \
+         --task gb1_three_vs_rest --seeds 1                   # three_vs_rest still training at the session's end
 zoo eval --model cnn-ensemble --profile paper --task stability -o precision=bf16
 zoo eval --model cnn --profile paper --task stability -o "dilations=[1,2,1]" -o precision=bf16
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
@@ -63,4 +67,4 @@ zoo leaderboard && zoo export                                    # the page, its
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
 #          --task fluorescence                                  # one UniRep-1900 pass, ~55 min idle (16.6 seq/s)
 # (the stability seeds 1-2, the ensemble and the dilated row above: running, resumed per epoch)
-# zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --all  # issue 14, to convergence
+# zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --no-clip --all  # issue 14
