@@ -219,3 +219,20 @@ def test_one_module_under_two_entry_points_is_reported():
     registry = build([("linear", "1", linear), ("linear-again", "1", linear)])
     assert "is the same object as plugin 'linear'" in registry.plugins["linear-again"].error
     assert registry.models["linear"].plugin == "linear"
+
+
+def test_a_non_editable_install_ships_every_package():
+    """`pip install .` (a wheel, not -e) must carry every subpackage: zoo.commands was once left out,
+    so `zoo` failed with ModuleNotFoundError everywhere but in an editable checkout."""
+    from pathlib import Path
+
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    found = set()
+    for package, folder in config["package-dir"].items():
+        for init in (root / folder).rglob("__init__.py"):
+            found.add(".".join([package, *init.parent.relative_to(root / folder).parts]))
+    assert found - listed == set()

@@ -318,3 +318,17 @@ def test_progress_without_a_terminal_is_written_as_lines():
     assert any("epoch 2/2: step 51/100" in line for line in lines)
     assert lines[-1].split(":")[1].startswith(" step 100/100")
     assert len(lines) == 12  # steps 1, 10, 20 … 50 of epoch 1; 51, 60 … 100 of epoch 2
+
+
+def test_the_machine_names_its_gpu(tmp_path, monkeypatch):
+    """A run's machine tag names the GPU it ran on (from the NVIDIA driver's /proc files), so the
+    leaderboard can publish GPU rows apart from CPU rows."""
+    from zoo import provenance
+
+    (tmp_path / "cpuinfo").write_text("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8480+\n")
+    assert provenance.describe(tmp_path).endswith("no GPU")
+    gpu = tmp_path / "driver" / "nvidia" / "gpus" / "0000:00:05.0"
+    gpu.mkdir(parents=True)
+    (gpu / "information").write_text("Model: \t\t NVIDIA H100 80GB HBM3\nIRQ:   \t\t 35\n")
+    text = provenance.describe(tmp_path)
+    assert text.startswith("Intel(R) Xeon(R) Platinum 8480+, ") and text.endswith(", GPU: NVIDIA H100 80GB HBM3")

@@ -166,6 +166,22 @@ def test_different_options_make_different_rows_and_never_average():
     assert "| linear (alpha=100.0) | supervised | -0.200 |" in text
 
 
+def test_gpu_runs_are_rows_of_their_own_named_by_their_gpu():
+    """Issue 13.6: the same recipe on a GPU and on the CPU are published apart, the GPU named;
+    their seeds are never averaged together."""
+    cpu = {"tags.machine": "AMD EPYC 9B14, 2 cores, Linux x86_64, no GPU"}
+    gpu = {"tags.machine": "Intel Xeon, 16 cores, GPU: NVIDIA H100 80GB HBM3"}
+    runs = [
+        fake_run("a", model="cnn", score=0.7, **cpu),
+        fake_run("b", model="cnn", score=0.6, **gpu),
+        fake_run("c", model="cnn", seed=1, score=0.5, **gpu),
+    ]
+    table = analysis.rows(runs)["t"]
+    assert [(r.label, len(r.runs)) for r in table] == [("cnn", 1), ("cnn (on NVIDIA H100 80GB HBM3)", 2)]
+    old_style = fake_run("d", model="cnn", **{"tags.machine": "Intel Xeon, 16 cores, GPU"})
+    assert analysis.rows([old_style])["t"][0].label == "cnn (on GPU)"
+
+
 def test_two_plugins_configurations_are_named_apart():
     runs = [
         fake_run("a", model="knn"),

@@ -64,18 +64,30 @@ def config(run: dict) -> tuple:
         run.get(f"tags.{names.OPTIONS}") or "{}",
         run.get(f"tags.{names.PROFILE}"),
         run.get(f"params.{names.CLIP}") == "True",
+        accelerator(run),
     )
 
 
+def accelerator(run: dict) -> str:
+    """The GPU a run trained on, from its machine tag ("" on a CPU): the same recipe on another
+    device is another row, never averaged with the CPU's seeds."""
+    machine = run.get(f"tags.{names.MACHINE}") or ""
+    if machine.endswith(", GPU"):
+        return "GPU"
+    return machine.split(", GPU: ", 1)[1] if ", GPU: " in machine else ""
+
+
 def labels(runs: Iterable[dict]) -> dict[tuple, str]:
-    """A readable, unique name per configuration: ``linear``, ``linear (alpha=100)``, ``cnn (paper, clip)``;
+    """A readable, unique name per configuration: ``linear``, ``linear (alpha=100)``, ``cnn (paper, clip)``,
+    ``cnn (paper, on NVIDIA H100 80GB HBM3)``;
     the plugin and its version are added only where two plugins' configurations would share a name."""
     out: dict[tuple, str] = {}
     for cfg in {config(r) for r in runs}:
-        model, _, _, opts, profile, clip = cfg
+        model, _, _, opts, profile, clip, gpu = cfg
         parts = [f"{k}={v}" for k, v in sorted(json.loads(opts).items())]
         parts += [profile] if profile and profile != "default" else []
         parts += ["clip"] if clip else []
+        parts += [f"on {gpu}"] if gpu else []
         out[cfg] = f"{model} ({', '.join(parts)})" if parts else str(model)
     counts: dict[str, int] = {}
     for label in out.values():
