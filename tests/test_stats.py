@@ -182,6 +182,22 @@ def test_gpu_runs_are_rows_of_their_own_named_by_their_gpu():
     assert analysis.rows([old_style])["t"][0].label == "cnn (on GPU)"
 
 
+def test_a_gpu_run_of_a_job_the_cpu_ran_is_kept_beside_it():
+    """The same job (same key) run on the CPU and later on a GPU: one run per job and device, so the
+    GPU's newer run never hides the CPU's (it once replaced it on the page)."""
+    cpu = {"tags.machine": "AMD EPYC, 2 cores, Linux x86_64, no GPU", "tags.job_key": "k"}
+    gpu = {"tags.machine": "Intel Xeon, 16 cores, GPU: NVIDIA H100 80GB HBM3", "tags.job_key": "k"}
+    runs = [
+        fake_run("a", model="cnn", score=0.7, start=1, **cpu),
+        fake_run("b", model="cnn", score=0.55, start=2, **gpu),
+    ]
+    board = analysis.analyse(runs)
+    assert [(r.label, round(r.score, 2)) for r in board.tables["t"]] == [
+        ("cnn", 0.7),
+        ("cnn (on NVIDIA H100 80GB HBM3)", 0.55),
+    ]
+
+
 def test_two_plugins_configurations_are_named_apart():
     runs = [
         fake_run("a", model="knn"),

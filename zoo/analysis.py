@@ -26,12 +26,13 @@ Predictions = Callable[[str], Any]
 
 
 def latest_per_job(runs: Iterable[dict]) -> list[dict]:
-    """One run per job key: the newest successful one, else the newest attempt.
+    """One run per job key and device: the newest successful one, else the newest attempt.
 
-    A job rerun with --force leaves two runs; counting both would double a seed."""
-    best: dict[str, tuple] = {}
+    A job rerun with --force leaves two runs; counting both would double a seed. The same job run
+    on a GPU is a row of its own (``accelerator``), so it never hides the CPU's run."""
+    best: dict[tuple, tuple] = {}
     for run in runs:
-        key = run.get(f"tags.{names.JOB_KEY}") or run["run_id"]
+        key = (run.get(f"tags.{names.JOB_KEY}") or run["run_id"], accelerator(run))
         rank = (succeeded(run), run.get("start_time") or 0)
         if key not in best or rank > best[key][0]:
             best[key] = (rank, run)

@@ -17,7 +17,8 @@ from zoo.analysis import MIN_VALID_ROWS, Board, Curve, Pair, Row, Verdict, best,
 from zoo.messages import keep_fix
 
 PROTOCOL = (
-    "How to read it: each row is one configuration (model, plugin version, options, profile, clipping, data). "
+    "How to read it: each row is one configuration (model, plugin version, options, profile, clipping, data); "
+    "a run on a GPU is a row of its own, named 'on <GPU>', never averaged with the CPU's seeds. "
     "Test Spearman is the mean over seeds ± sd; its 95% CI and every verdict's come from a two-level "
     "bootstrap that resamples test items and seeds, so they carry training noise as well as test-set noise. "
     "Every model selects its hyperparameters, epochs or ridge alpha on the valid split, and at a training "
