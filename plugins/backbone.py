@@ -114,9 +114,20 @@ class FineTuned:
         }
         self.backbone: Any = None  # built in fit(): a network with tokenize(), forward() and hidden_size
 
-    def _forward(self, sequences: Sequence[str]) -> torch.Tensor:
-        tokens, attention, pool = (t.to(self.device) for t in self.backbone.tokenize(list(sequences)))
-        return self.head(masked_mean(self.backbone(tokens, attention), pool)).squeeze(-1)
+    def _forward(self, sequences: Sequence[str], nets: tuple[Any, Any] | None = None) -> torch.Tensor:
+        backbone, head = nets or (self.backbone, self.head)
+        tokens, attention, pool = (t.to(self.device) for t in backbone.tokenize(list(sequences)))
+        return head(masked_mean(backbone(tokens, attention), pool)).squeeze(-1)
+
+    def _probe(self, train: Split, y: torch.Tensor):
+        """One training step of copies of the nets on the first batch (``-o precision=auto`` times it)."""
+        from zoo_plugins.precision import train_step
+
+        nets = (copy.deepcopy(self.backbone), copy.deepcopy(self.head))
+        opt = torch.optim.AdamW([*nets[0].parameters(), *nets[1].parameters()])
+        n = min(self.params["batch_size"], len(train))
+        forward = partial(self._forward, train.sequences[:n], nets)
+        return lambda precision: train_step(opt, forward, y[:n], precision, self.device)
 
     def _state(self) -> dict[str, Any]:
         return {"backbone": self.backbone.state_dict(), "head": self.head.state_dict()}
@@ -137,7 +148,7 @@ class FineTuned:
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         self.device = pick()
-        p["precision"] = self.precision = resolve(p["precision"], self.device)
+        requested = p["precision"]
         self.backbone = self.make_backbone().to(self.device)
         self.head = nn.Linear(self.backbone.hidden_size, 1).to(self.device)
         p["trainable_parameters"] = sum(
@@ -151,11 +162,14 @@ class FineTuned:
                 {"params": self.head.parameters(), "lr": p["head_lr"]},
             ]
         )
+        probe = self._probe(train, y) if requested == "auto" else None
+        p["precision"] = self.precision = resolve(requested, self.device, probe)
         per_epoch = math.ceil(len(train) / p["batch_size"])
         total = min(p["epochs"] * per_epoch, p["max_steps"] or math.inf)
         start, step, epoch = time.perf_counter(), 0, 0
         best: tuple[float, dict | None, int] = (-math.inf, None, 0)
-        recipe = checkpoint.fingerprint({**p, "seed": self.seed, "n_train": len(train)})
+        # the requested precision: an `auto` job resumes even if its timing probe chose otherwise this time
+        recipe = checkpoint.fingerprint({**p, "precision": requested, "seed": self.seed, "n_train": len(train)})
         state = checkpoint.load(recipe, rng)
         if state is not None:
             self._load(state["model"])

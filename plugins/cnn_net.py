@@ -209,8 +209,7 @@ class CNNRegressor:
         r = self.recipe
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
-        self.precision = resolve(r.get("precision") or "fp32", self.device)
-        self.params["precision"] = self.precision
+        requested = r.get("precision") or "fp32"
         self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"], lens=r.get("lens")).to(self.device)
         self.params["trainable_parameters"] = sum(p.numel() for p in self.net.parameters())
         standardize = r["standardize"]
@@ -221,10 +220,15 @@ class CNNRegressor:
             r["batch_size"] = max(1, min(r["batch_size"], len(train) // r["min_steps_per_epoch"]))
             self.params["batch_size"] = r["batch_size"]
         opt = torch.optim.AdamW(self.net.param_groups(r["lr"], r["weight_decay"]))
+        probe = self._probe(train, y, r["batch_size"]) if requested == "auto" else None
+        self.params["precision"] = self.precision = resolve(requested, self.device, probe)
         steps_per_epoch = math.ceil(len(train) / r["batch_size"])
         total, done, first_epoch = r["epochs"] * steps_per_epoch, 0, 0
         best: tuple[float, dict | None, int] = (-math.inf, None, 0)
-        recipe = checkpoint.fingerprint({**self.params, "seed": self.seed, "n_train": len(train)})
+        # the requested precision: an `auto` job resumes even if its timing probe chose otherwise this time
+        recipe = checkpoint.fingerprint(
+            {**self.params, "precision": requested, "seed": self.seed, "n_train": len(train)}
+        )
         finished = checkpoint.load_finished(recipe, train, valid)
         if finished is not None:  # another job trained this recipe and seed on this data
             self.net.load_state_dict(finished["net"])
@@ -272,6 +276,16 @@ class CNNRegressor:
             self.params["best_epoch"] = best[2]
         reported = {k: self.params[k] for k in ("epochs_done", "best_epoch") if k in self.params}
         checkpoint.save_finished(recipe, train, valid, {"net": self.net.state_dict(), "params": reported})
+
+    def _probe(self, train: Split, y: torch.Tensor, batch_size: int):
+        """One training step of a copy of the net on the first batch (``-o precision=auto`` times it)."""
+        from zoo_plugins.precision import train_step
+
+        assert self.net is not None  # built by fit() before it asks
+        net = copy.deepcopy(self.net)
+        opt = torch.optim.AdamW(net.parameters())
+        idx, tok, lengths = next(self._batches(train.sequences, np.arange(min(batch_size, len(train))), batch_size))
+        return lambda precision: train_step(opt, partial(net, tok, lengths), y[idx], precision, self.device)
 
     @torch.inference_mode()
     def predict(self, sequences: Sequence[str]) -> np.ndarray:

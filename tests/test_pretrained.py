@@ -510,3 +510,26 @@ def test_embedding_backs_off_the_batch_size_when_memory_runs_out():
     got = embed(backbone, sequences, batch_size=8)
     assert max(backbone.batches) == 2 and sum(backbone.batches) == len(sequences)  # 8 and 4 were refused
     np.testing.assert_allclose(got, embed(backbone, sequences, batch_size=1), rtol=1e-6)
+
+
+def test_an_auto_finetuned_model_trains_exactly_as_its_chosen_precision(tiny_esm, offline_hub, monkeypatch):
+    """``-o precision=auto`` times copies of the backbone and head; the job then trains as if the chosen
+    precision had been named (the probe touches neither the weights nor the RNG)."""
+    from zoo_plugins import esm, precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)  # the probe runs on any CPU
+    folder, _ = tiny_esm
+    task = tiny_task()
+    options = {"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 1, "max_steps": 3, "max_seconds": 60}
+
+    def fitted(choice: str):
+        model = esm.make_finetuned(
+            "esm2_t6_8M_UR50D", task="t", seed=0, profile="default", options={**options, "precision": choice}
+        )
+        model.fit(task.train, task.valid)
+        return model
+
+    auto = fitted("auto")
+    assert auto.params["precision"] in ("fp32", "bf16")
+    named = fitted(auto.params["precision"])
+    assert np.allclose(auto.predict(task.test.sequences), named.predict(task.test.sequences), atol=1e-6)
