@@ -60,11 +60,15 @@ zoo eval --model cnn --profile paper --no-clip --task stability --seeds 3 -o pre
 # issue 14: UniRep-64 fine-tuned to convergence (early stopping on valid), unclipped so the verdict can pair it
 zoo eval --model unirep-64-finetune --profile paper --no-clip --task gb1_one_vs_rest --task gb1_two_vs_rest \
          --task gb1_three_vs_rest --seeds 1                   # three_vs_rest still training at the session's end
-zoo eval --model cnn-ensemble --profile paper --task stability -o precision=bf16
-zoo eval --model cnn --profile paper --task stability -o "dilations=[1,2,1]" -o precision=bf16
+# issue 13.6, on a lent H100: the paper CNNs (fluorescence fp32 and bf16, stability fp32, bf16, dilated,
+# ensemble seed 0), then the fluorescence CNN unclipped; each stream's bundle loaded with `zoo import`
+#   OUT=... BUDGET=480 bash bench/gpu_run.sh cnn; OUT=... BUDGET=150 bash bench/gpu_run.sh fluorescence-unclipped
+#   for b in gpu-bundles/*; do zoo import $b; done
+zoo eval --model unirep-64-finetune --profile paper --no-clip --task gb1_low_vs_high --task gb1_sampled --seeds 1
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
 #          --task fluorescence                                  # one UniRep-1900 pass, ~55 min idle (16.6 seq/s)
-# (the stability seeds 1-2, the ensemble and the dilated row above: running, resumed per epoch)
+# zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16   # CPU seeds 1-2 (GPU has 3 seeds)
+# zoo eval --model cnn-ensemble --profile paper --task stability -o precision=bf16     # the CPU's ensemble
 # zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --no-clip --all  # issue 14
