@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The paper's CNN recipes on a GPU machine (issue 13.6), as one command of a lent GPU machine with
 # no network. What it needs travels beside the checkout, in folders git ignores:
-#   .whl/      wheels: this project (python -m pip wheel --no-deps -w .whl .) and the MLflow packages
-#              the machine's image lacks (the list in bench/README.md, "GPU rows")
+#   .whl/      wheels: this project and the MLflow packages the machine's image lacks
 #   .gpudata/  data/ (a copy of ../shared/data) and COMMIT (git rev-parse HEAD of the code that runs)
+# bench/gpu_prepare.sh builds both here (ZOO_DATA_DIR=../shared/data bash bench/gpu_prepare.sh).
 # Streams of `zoo eval` run side by side (one small CNN leaves most of a GPU idle), each with its
 # own MLflow store; the machine's finished-training store is shared, so the ensemble takes its
 # first two members from the cnn jobs. At the deadline whatever still trains is stopped; every
