@@ -82,6 +82,7 @@ OPTIONS = {
     "lr": Option(None, None, help="a number, or [conv, head] (with a lens: [conv, lens, head])"),
     "weight_decay": Option(None, None, help="a number, or [conv, head] ([conv, lens, head] with a lens)"),
     "precision": PRECISION,
+    "init": Option(None, str, help="torch (its defaults) or flax (the paper's code: lecun-normal convs, xavier head)"),
 }
 
 

@@ -116,6 +116,7 @@ class CNN(nn.Module):
         dilations: Sequence[int] | None = None,
         first: str = "embedding",
         lens: int | None = None,
+        init: str = "torch",
     ):
         super().__init__()
         dilations = list(dilations or [1] * layers)
@@ -130,6 +131,34 @@ class CNN(nn.Module):
         )
         self.lens = nn.Linear(filters, lens) if lens else None
         self.head = nn.Linear(lens or filters, 1)
+        if init == "flax":
+            self.flax_init()
+        elif init != "torch":
+            from zoo import ZooError
+
+            raise ZooError(f"-o init={init}: choose torch (torch's defaults) or flax (the paper's code)")
+
+    @torch.no_grad()
+    def flax_init(self) -> None:
+        """The paper's code's initialisation (Flax 0.1 defaults, and its head's own): conv and lens
+        kernels lecun-normal (a normal truncated at two sigmas, scaled to std 1/sqrt(fan_in)), zero
+        biases; the head xavier-uniform with bias N(0, 1e-6). torch's defaults (uniform
+        +-1/sqrt(fan_in)) start with a wider head, which the paper's head learning rate barely moves."""
+
+        def lecun(weight: torch.Tensor, fan_in: int) -> None:
+            sigma = 1 / math.sqrt(fan_in) / 0.87962566103423978  # the std of N(0, 1) truncated at +-2
+            nn.init.trunc_normal_(weight, std=sigma, a=-2 * sigma, b=2 * sigma)
+
+        if isinstance(self.first, OneHotConv):
+            lecun(self.first.table.weight, self.first.vocab * self.first.kernel)
+            nn.init.zeros_(self.first.bias)
+        for layer in [self.first, *self.rest, self.lens]:
+            if isinstance(layer, (nn.Conv1d, nn.Linear)) and layer.bias is not None:
+                fan_in = layer.weight[0].numel()  # in_channels * kernel, or in_features
+                lecun(layer.weight, fan_in)
+                nn.init.zeros_(layer.bias)
+        nn.init.xavier_uniform_(self.head.weight)
+        nn.init.normal_(self.head.bias, std=1e-6)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         keep = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None]  # (B, L)
@@ -210,7 +239,9 @@ class CNNRegressor:
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         requested = r.get("precision") or "fp32"
-        self.net = CNN(r["layers"], r["filters"], r["kernel"], r["dilations"], lens=r.get("lens")).to(self.device)
+        self.net = CNN(
+            r["layers"], r["filters"], r["kernel"], r["dilations"], lens=r.get("lens"), init=r.get("init") or "torch"
+        ).to(self.device)
         self.params["trainable_parameters"] = sum(p.numel() for p in self.net.parameters())
         standardize = r["standardize"]
         self.mean = float(train.targets.mean()) if standardize else 0.0

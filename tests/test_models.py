@@ -124,6 +124,31 @@ def test_embedding_first_layer_equals_conv1d(layers, dilation):
     assert torch.allclose(fast.first.bias.grad, slow.first.bias.grad, atol=1e-5)
 
 
+def test_flax_init_is_the_paper_codes_initialisation(fluorescence):
+    """-o init=flax: lecun-normal conv and lens kernels (std 1/sqrt(fan_in), truncated at 2 sigma), zero
+    biases, a xavier-uniform head with a bias of about 1e-6; torch's defaults stay the default."""
+    torch.manual_seed(0)
+    net = CNN(3, 1024, 5, lens=256, init="flax")
+    fan_ins = {"first": onehot.VOCAB * 5, "conv": 1024 * 5, "lens": 1024}
+    weights = {"first": net.first.table.weight, "conv": net.rest[0].weight, "lens": net.lens.weight}
+    for name, w in weights.items():
+        std = 1 / np.sqrt(fan_ins[name])
+        assert abs(float(w.std()) / std - 1) < 0.05, name
+        assert float(w.abs().max()) <= 2 * std / 0.8796 + 1e-6, name  # truncated at two sigmas
+    assert all(float(b.abs().max()) == 0 for b in (net.first.bias, net.rest[0].bias, net.lens.bias))
+    bound = np.sqrt(6 / (256 + 1))
+    assert float(net.head.weight.abs().max()) <= bound and float(net.head.weight.std()) > bound / 2
+    assert float(net.head.bias.abs().max()) < 1e-5
+    torch.manual_seed(0)
+    default = CNN(1, 64, 5)  # torch's head: uniform +-1/sqrt(64)
+    assert float(default.head.bias.abs().max()) > 1e-4
+    with pytest.raises(ZooError, match="-o init=jax: choose torch .* or flax"):
+        CNN(1, 8, 5, init="jax")
+    model = cnn.make_cnn(task="fluorescence", seed=0, profile="default", options={"init": "flax", "epochs": 2})
+    model.fit(fluorescence.train, fluorescence.valid)
+    assert model.params["init"] == "flax" and np.isfinite(model.predict(fluorescence.test.sequences)).all()
+
+
 def test_device_is_the_cpu_here_and_a_missing_gpu_is_named(monkeypatch):
     import torch
     from zoo_plugins.device import pick
