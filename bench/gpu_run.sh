@@ -9,7 +9,7 @@
 # first two members from the cnn jobs. At the deadline whatever still trains is stopped; every
 # finished run is exported to a bundle, and `zoo import` loads the bundles on the project's machine.
 #
-#   OUT=/tmp/gpu BUDGET=450 bash bench/gpu_run.sh [cnn|fluorescence-unclipped]   # BUDGET: seconds before the streams are stopped
+#   OUT=/tmp/gpu BUDGET=450 bash bench/gpu_run.sh [cnn|fluorescence-unclipped|flax-init]   # BUDGET: seconds before the streams are stopped
 #   (BENCH_STEPS=0 skips bench/precision.py; PY and WHEELS name another python and wheel folder)
 set -u
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
@@ -69,7 +69,11 @@ cnn)  # the paper's CNN recipes (issue 13.6)
 fluorescence-unclipped)  # the fluorescence paper CNN's unclipped twin: verdicts pair unclipped rows
     zoo fluo --model cnn --profile paper --task fluorescence --seeds 3 --no-clip &
     ;;
-*) echo "usage: bash bench/gpu_run.sh [cnn|fluorescence-unclipped]"; exit 2 ;;
+flax-init)  # what the paper code's initialisation costs or gains (docs/models.md), 3 seeds per task
+    zoo flaxfluo --model cnn --profile paper --task fluorescence --seeds 3 -o init=flax &
+    zoo flaxstab --model cnn --profile paper --task stability --seeds 3 -o init=flax -o precision=fp32 &
+    ;;
+*) echo "usage: bash bench/gpu_run.sh [cnn|fluorescence-unclipped|flax-init]"; exit 2 ;;
 esac
 wait
 
