@@ -75,6 +75,7 @@ PAPER_ENSEMBLE = {
 FALLBACK_TASK = "fluorescence"  # tasks without their own recipe get the one-layer net
 
 # None: the profile's recipe for the task decides
+INITS = ("torch", "flax")  # torch's default initialisation, or the paper code's (cnn_net.CNN.flax_init)
 OPTIONS = {
     **{key: Option(None, int, minimum=1) for key in ("layers", "filters", "kernel", "batch_size", "epochs")},
     "dilations": Option(None, list, help="one dilation per layer, e.g. [1,2,1]"),
@@ -82,7 +83,12 @@ OPTIONS = {
     "lr": Option(None, None, help="a number, or [conv, head] (with a lens: [conv, lens, head])"),
     "weight_decay": Option(None, None, help="a number, or [conv, head] ([conv, lens, head] with a lens)"),
     "precision": PRECISION,
-    "init": Option(None, str, help="torch (its defaults) or flax (the paper's code: lecun-normal convs, xavier head)"),
+    "init": Option(
+        None,
+        str,
+        help="torch (its defaults) or flax (the paper's code: lecun-normal convs, xavier head)",
+        choices=INITS,
+    ),
 }
 
 

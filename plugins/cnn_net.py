@@ -134,9 +134,11 @@ class CNN(nn.Module):
         if init == "flax":
             self.flax_init()
         elif init != "torch":
+            from zoo_plugins.cnn import INITS
+
             from zoo import ZooError
 
-            raise ZooError(f"-o init={init}: choose torch (torch's defaults) or flax (the paper's code)")
+            raise ZooError(f"-o init={init}: choose one of {', '.join(INITS)}")
 
     @torch.no_grad()
     def flax_init(self) -> None:

@@ -19,7 +19,9 @@ from typing import Any, Callable
 from zoo.contract import Option  # torch is imported inside the functions: registration stays torch-free
 
 CHOICES = ("auto", "bf16", "fp32")
-OPTION = Option("fp32", str, help="auto | bf16 | fp32: bf16 autocast where the hardware has it (auto)")
+OPTION = Option(
+    "fp32", str, help="auto | bf16 | fp32: bf16 autocast where the hardware has it and it pays (auto)", choices=CHOICES
+)
 
 
 def native_bf16(device: Any) -> bool:

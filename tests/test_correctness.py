@@ -48,6 +48,11 @@ def test_an_option_that_makes_constant_predictions_fails_the_job(registry, subse
         ({"layers": 1.5}, "option layers=1.5 for model 'cnn': expected an integer"),
         ({"alpha": -1}, "option alpha=-1 for model 'linear': must be at least 0"),
         ({"alpha": "big"}, "option alpha='big' for model 'linear': expected a number"),
+        (
+            {"precision": "bf61"},
+            "option precision='bf61' for model 'cnn': choose one of auto, bf16, fp32. Did you mean 'bf16'",
+        ),
+        ({"init": "jax"}, "option init='jax' for model 'cnn': choose one of flax, torch"),
     ],
 )
 def test_options_that_make_no_model_are_refused_at_plan_time(registry, options, words):

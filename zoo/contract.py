@@ -27,10 +27,11 @@ class ContractError(ZooError):
 
 @dataclass(frozen=True)
 class Option:
-    """One model option: its default, its type and its lower bound.
+    """One model option: its default, its type and its lower bound or its choices.
 
     ``kind`` is ``int``, ``float``, ``str``, ``bool``, ``list`` or None (any JSON value).
     ``minimum`` is inclusive; ``above`` is an exclusive lower bound (learning rates).
+    ``choices``: the only values accepted (``-o precision=auto|bf16|fp32``).
     """
 
     default: Any = None
@@ -38,6 +39,7 @@ class Option:
     minimum: float | None = None
     above: float | None = None
     help: str = ""
+    choices: tuple[Any, ...] | None = None
 
     def check(self, model: str, name: str, value: Any) -> Any:
         """The value, converted where lossless (an int where a float is declared), or a ContractError."""
@@ -64,6 +66,11 @@ class Option:
                 f"{where}: expected {self.kind.__name__}, got {type(value).__name__}. "
                 f"Fix: give -o {name}=<{self.kind.__name__}>."
             )
+        if self.choices is not None and value not in self.choices:
+            known = sorted(map(str, self.choices))
+            close = difflib.get_close_matches(str(value), known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ContractError(f"{where}: choose one of {', '.join(known)}.{hint}")
         return value
 
 
