@@ -86,7 +86,7 @@ OPTIONS = {
     "init": Option(
         None,
         str,
-        help="torch (its defaults) or flax (the paper's code: lecun-normal convs, xavier head)",
+        help="torch (unset: torch's own) or flax (the paper's code: lecun-normal convs, xavier head)",
         choices=INITS,
     ),
 }

@@ -236,3 +236,19 @@ def test_a_non_editable_install_ships_every_package():
         for init in (root / folder).rglob("__init__.py"):
             found.add(".".join([package, *init.parent.relative_to(root / folder).parts]))
     assert found - listed == set()
+
+
+def test_zoo_plugins_model_lists_its_options(monkeypatch, capsys):
+    """`zoo plugins --model cnn`: every -o option with its default, type, bounds or choices and help,
+    so a user can find `-o init=flax` without reading the source; an unknown model gets "did you mean"."""
+    from zoo.cli import main
+
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["plugins", "--model", "cnn"]) == 0
+    out = capsys.readouterr().out
+    for name in ("layers", "dilations", "lens", "precision", "init"):
+        assert f"│ {name} " in out, name
+    assert "flax, torch" in out and "auto, bf16, fp32" in out and ">= 1" in out
+    assert "the paper's code" in out  # the option's help
+    assert main(["plugins", "--model", "cnnn"]) == 2
+    assert "Did you mean 'cnn'" in capsys.readouterr().err

@@ -8,13 +8,16 @@ from zoo.commands import command
 
 
 def add(sub, common) -> None:
-    command(
+    p = command(
         sub,
         "plugins",
         plugins,
         help="list plugins, their models and their status",
         description="List installed plugins (broken ones with their error), their models, and "
-        "names claimed by two plugins.",
+        "names claimed by two plugins; with --model, one model's -o options.",
+    )
+    p.add_argument(
+        "--model", metavar="M", help="list this model's -o options: default, type, bounds or choices, and help"
     )
     command(sub, "tasks", tasks, help="list tasks", description="List installed tasks.")
 
@@ -42,6 +45,9 @@ def plugins(args: argparse.Namespace) -> int:
 
     registry = discover()
     console = make_console()
+    if args.model:
+        console.print(options_table(registry.model(args.model)))
+        return 0
     table = Table(title="plugins")
     for col in ("plugin", "version", "models", "tasks", "status"):
         table.add_column(col)
@@ -73,6 +79,25 @@ def plugins(args: argparse.Namespace) -> int:
     for plugin, what in sorted(registry.resolvers().items()):  # models made on demand, e.g. hf:ORG/NAME
         console.print(plain(f"plugin {plugin} makes models by name: {what}"), highlight=False, soft_wrap=True)
     return 0
+
+
+def options_table(entry):
+    """A model's declared -o options, one row each."""
+    from rich.table import Table
+
+    from zoo.commands.output import plain
+
+    table = Table(title=f"{entry.name} options (-o NAME=VALUE; profiles: {', '.join(entry.spec.profiles)})")
+    for col in ("option", "default", "type", "accepts", "help"):
+        table.add_column(col)
+    for name, option in sorted(entry.spec.options.items()):
+        accepts = [f">= {option.minimum:g}"] if option.minimum is not None else []
+        accepts += [f"> {option.above:g}"] if option.above is not None else []
+        accepts += [", ".join(sorted(map(str, option.choices)))] if option.choices is not None else []
+        kind = option.kind.__name__ if option.kind is not None else "any JSON value"
+        default = "the profile's" if option.default is None else repr(option.default)
+        table.add_row(plain(name), plain(default), kind, plain("; ".join(accepts)), plain(option.help))
+    return table
 
 
 def tasks(args: argparse.Namespace) -> int:
