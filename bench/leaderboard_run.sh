@@ -65,6 +65,9 @@ zoo eval --model unirep-64-finetune --profile paper --no-clip --task gb1_one_vs_
 #   OUT=... BUDGET=480 bash bench/gpu_run.sh cnn; OUT=... BUDGET=150 bash bench/gpu_run.sh fluorescence-unclipped
 #   for b in gpu-bundles/*; do zoo import $b; done
 zoo eval --model unirep-64-finetune --profile paper --no-clip --task gb1_low_vs_high --task gb1_sampled --seeds 1
+# issue 13.3: the paper code's initialisation, fluorescence seed 0, then its unclipped twin (from the cache)
+zoo eval --model cnn --profile paper --task fluorescence --seeds 1 -o init=flax
+zoo eval --model cnn --profile paper --no-clip --task fluorescence --seeds 1 -o init=flax
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
