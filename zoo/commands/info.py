@@ -95,7 +95,7 @@ def options_table(entry):
         accepts += [f"> {option.above:g}"] if option.above is not None else []
         accepts += [", ".join(sorted(map(str, option.choices)))] if option.choices is not None else []
         kind = option.kind.__name__ if option.kind is not None else "any JSON value"
-        default = "the profile's" if option.default is None else repr(option.default)
+        default = "unset" if option.default is None else repr(option.default)  # the model decides
         table.add_row(plain(name), plain(default), kind, plain("; ".join(accepts)), plain(option.help))
     return table
 
