@@ -165,6 +165,35 @@ def make_ensemble(*, task, seed, profile, options, progress=None):
     return Ensemble(member, members)
 
 
+RIDGES = ("onehot", "pairwise")  # cnn-linear-blend's second member: `linear` or `linear-pairwise`
+BLEND_OPTIONS = {
+    **OPTIONS,
+    "ridge": Option("onehot", str, help="onehot (`linear`) or pairwise (`linear-pairwise`)", choices=RIDGES),
+    "alpha": Option(None, float, minimum=0, help="the ridge's penalty; unset: as `linear` (or `linear-pairwise`)"),
+}
+
+
+def make_blend(*, task, seed, profile, options, progress=None):
+    """The task's ``cnn`` recipe and a ridge on one-hot (``linear``, with ``-o ridge=pairwise``
+    ``linear-pairwise``) under the same profile, their predictions blended with the weight chosen on
+    valid (``plugins/blend.py``). The CNN is the same net as ``cnn`` at that seed, so its finished
+    training is reused."""
+    from zoo_plugins.blend import Blend
+    from zoo_plugins.cnn_net import CNNRegressor
+    from zoo_plugins.linear import make_pairwise, make_ridge
+
+    own = {"ridge", "alpha"}
+    net = recipe(task, profile, {k: v for k, v in options.items() if k not in own})
+    ridge = {"alpha": options.get("alpha")}
+    make = make_pairwise if options.get("ridge") == "pairwise" else make_ridge
+    return Blend(
+        [
+            ("cnn", lambda: CNNRegressor(net, seed=seed, progress=progress)),
+            ("linear", lambda: make(task=task, seed=seed, profile=profile, options=ridge)),
+        ]
+    )
+
+
 @hookimpl
 def register_models(register):
     register(
@@ -188,6 +217,17 @@ def register_models(register):
         clip_profiles=("paper",),
         description="an ensemble of CNNs, predictions averaged (paper profile on stability: the paper's three "
         "nets; otherwise -o members=3 seeds of the cnn recipe)",
+    )
+    register(
+        "cnn-linear-blend",
+        make_blend,
+        pretrained=False,
+        resources=GPU_JOB,
+        options=BLEND_OPTIONS,
+        profiles=tuple(PROFILES),
+        clip_profiles=("paper",),
+        description="cnn and a one-hot ridge (linear; -o ridge=pairwise: linear-pairwise), predictions "
+        "blended with the weight chosen on valid",
     )
     register(
         "cnn-grid",

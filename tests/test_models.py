@@ -226,3 +226,40 @@ def test_pairwise_ridge_learns_what_one_hot_ridge_cannot():
     far.fit(train, valid)
     assert far.params["sequences_with_pairs"] < pairwise.params["sequences_with_pairs"]
     check_model(linear.make_pairwise, {"min_count": 1})
+
+
+def test_cnn_linear_blend_chooses_its_weight_on_valid_and_reuses_the_cnn(fluorescence, tmp_path, monkeypatch):
+    """Issue 13.4, an ensemble across architectures: the CNN and the one-hot ridge, blended with the
+    weight that ranks valid best (never test). Weight 1 is the CNN alone and 0 the ridge alone, so the
+    blend is chosen no worse on valid than either; the CNN is `cnn`'s net at that seed, taken from the
+    cache of finished training when `cnn` has trained it."""
+    from scipy.stats import spearmanr
+
+    from zoo import training
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    options = {"epochs": 2, "filters": 32, "alpha": 10.0}
+    alone = cnn.make_cnn(task="fluorescence", seed=0, profile="default", options={"epochs": 2, "filters": 32})
+    with training.job("cnn", lambda m, step: None):
+        alone.fit(fluorescence.train, fluorescence.valid)
+    model = cnn.make_blend(task="fluorescence", seed=0, profile="default", options=options)
+    with pytest.raises(RuntimeError, match="fit"):
+        model.predict(["ACD"])
+    with training.job("blend", lambda m, step: None):
+        model.fit(fluorescence.train, fluorescence.valid)
+    p = model.params
+    net, ridge = model.models
+    assert p["cnn.reused_training"] is True and p["linear.alpha"] == 10.0
+
+    def valid_score(pred):
+        return round(float(spearmanr(fluorescence.valid.targets, pred).statistic), 4)
+
+    scores = p["valid_spearman_by_weight"]
+    assert scores["1.0"] == valid_score(alone.predict(fluorescence.valid.sequences))
+    assert scores["0.0"] == valid_score(ridge.predict(fluorescence.valid.sequences))
+    assert scores[str(p["weight"])] == max(scores.values()) >= max(scores["0.0"], scores["1.0"])
+    w, test = p["weight"], fluorescence.test.sequences
+    assert np.allclose(model.predict(test), w * net.predict(test) + (1 - w) * ridge.predict(test))
+    assert p["trainable_parameters"] == alone.params["trainable_parameters"] + ridge.params["trainable_parameters"]
+    pairwise = cnn.make_blend(task="gb1_sampled", seed=0, profile="default", options={"ridge": "pairwise"})
+    assert type(pairwise.factories[1]()).__name__ == "PairwiseRidge"
