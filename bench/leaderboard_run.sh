@@ -68,6 +68,17 @@ zoo eval --model unirep-64-finetune --profile paper --no-clip --task gb1_low_vs_
 # issue 13.3: the paper code's initialisation, fluorescence seed 0, then its unclipped twin (from the cache)
 zoo eval --model cnn --profile paper --task fluorescence --seeds 1 -o init=flax
 zoo eval --model cnn --profile paper --no-clip --task fluorescence --seeds 1 -o init=flax
+# issue 13.4: the CNN and a one-hot ridge blended, the weight chosen on valid (the CNN taken from the cache
+# of finished training where a cnn job had trained it; the fluorescence paper seed 0 trained here, 838 s)
+zoo eval --model cnn-linear-blend --profile paper --task fluorescence --seeds 1
+zoo eval --model cnn-linear-blend --profile paper --no-clip --task fluorescence --seeds 1
+zoo eval --model cnn-linear-blend --profile paper -o init=flax --task fluorescence --seeds 1
+zoo eval --model cnn-linear-blend --profile paper --no-clip -o init=flax --task fluorescence --seeds 1
+zoo eval --model cnn-linear-blend --profile paper -o precision=bf16 --task stability --seeds 1
+zoo eval --model cnn-linear-blend --profile paper --no-clip -o precision=bf16 --task stability --seeds 1
+zoo eval --model cnn-linear-blend -o ridge=pairwise --task gb1_low_vs_high --task gb1_sampled --task gb1_three_vs_rest \
+         --task gb1_two_vs_rest --task gb1_one_vs_rest --seeds 3
+zoo eval --model cnn-linear-blend --task fluorescence --seeds 3
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
