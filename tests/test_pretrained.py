@@ -542,3 +542,40 @@ def test_unireps_own_vocabulary_is_tapes():
     from zoo_plugins.unirep_net import UNIREP_VOCAB
 
     assert UNIREP_VOCAB == dict(TAPETokenizer(vocab="unirep").vocab)
+
+
+def test_the_mlstm_recurrence_backward_equals_autograds():
+    """The fine-tuned UniReps backpropagate through a hand-written backward pass (``Recurrence``): its
+    output and every gradient equal autograd's through a plain loop, with padded steps carrying the
+    state on."""
+    from zoo_plugins.mlstm import Recurrence
+
+    torch.manual_seed(0)
+    batch, steps, hidden = 3, 7, 5
+    xm, wmh = torch.randn(batch, steps, hidden), torch.randn(hidden, hidden) * 0.5
+    xz, wh = torch.randn(batch, steps, 4 * hidden), torch.randn(hidden, 4 * hidden) * 0.5
+    keep = torch.ones(batch, steps)
+    keep[1, 4:] = 0  # a shorter sequence, padded at the end
+    keep[2, 2:] = 0
+    upstream = torch.randn(batch, steps, hidden)
+
+    def reference(xm, xz, wmh, wh):
+        h, c, out = torch.zeros(batch, hidden), torch.zeros(batch, hidden), []
+        for t in range(steps):
+            i, f, o, u = (xz[:, t] + (xm[:, t] * (h @ wmh)) @ wh).chunk(4, 1)
+            c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(u)
+            h_new = torch.sigmoid(o) * torch.tanh(c_new)
+            k = keep[:, t, None].bool()
+            h, c = torch.where(k, h_new, h), torch.where(k, c_new, c)
+            out.append(h)
+        return torch.stack(out, 1)
+
+    results = []
+    for run in (reference, lambda *args: Recurrence.apply(*args, keep)):
+        inputs = [t.clone().requires_grad_() for t in (xm, xz, wmh, wh)]
+        out = run(*inputs)
+        (out * upstream).sum().backward()
+        results.append([out.detach()] + [t.grad for t in inputs])
+    for ours, theirs in zip(*results):
+        assert torch.allclose(ours, theirs, atol=1e-5, rtol=1e-4)
+    assert results[0][1][2, 2:].abs().sum() == 0  # padded steps get no gradient
