@@ -65,7 +65,7 @@ class Trainer:
         loss.backward()
         self.opt.step()
         self.seconds.append(time.perf_counter() - start)
-        return float(loss)
+        return float(loss.detach())
 
 
 def main() -> None:
