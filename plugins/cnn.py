@@ -76,6 +76,7 @@ FALLBACK_TASK = "fluorescence"  # tasks without their own recipe get the one-lay
 
 # None: the profile's recipe for the task decides
 INITS = ("torch", "flax")  # torch's default initialisation, or the paper code's (cnn_net.CNN.flax_init)
+POOLS = ("max", "attention")  # over positions: the paper's masked max, or a learned softmax-weighted mean
 OPTIONS = {
     **{key: Option(None, int, minimum=1) for key in ("layers", "filters", "kernel", "batch_size", "epochs")},
     "dilations": Option(None, list, help="one dilation per layer, e.g. [1,2,1]"),
@@ -88,6 +89,9 @@ OPTIONS = {
         str,
         help="torch (unset: torch's own) or flax (the paper's code: lecun-normal convs, xavier head)",
         choices=INITS,
+    ),
+    "pool": Option(
+        None, str, help="max (unset: the paper's masked max) or attention (a learned weighted mean)", choices=POOLS
     ),
 }
 

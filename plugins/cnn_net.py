@@ -106,7 +106,9 @@ class _LookupMax(torch.autograd.Function):
 
 class CNN(nn.Module):
     """one-hot -> [conv, ReLU] x layers -> masked max over positions -> Linear(1). With ``lens`` (the
-    paper's LinearMaxPool) each position is first projected to ``lens`` features by a Linear layer."""
+    paper's LinearMaxPool) each position is first projected to ``lens`` features by a Linear layer.
+    With ``pool="attention"`` the max becomes a weighted mean: a Linear layer scores each position,
+    and a softmax over the real positions weighs them."""
 
     def __init__(
         self,
@@ -117,6 +119,7 @@ class CNN(nn.Module):
         first: str = "embedding",
         lens: int | None = None,
         init: str = "torch",
+        pool: str = "max",
     ):
         super().__init__()
         dilations = list(dilations or [1] * layers)
@@ -131,6 +134,7 @@ class CNN(nn.Module):
         )
         self.lens = nn.Linear(filters, lens) if lens else None
         self.head = nn.Linear(lens or filters, 1)
+        self.attend = nn.Linear(lens or filters, 1) if pool == "attention" else None
         if init == "flax":
             self.flax_init()
         elif init != "torch":
@@ -164,7 +168,7 @@ class CNN(nn.Module):
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         keep = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None]  # (B, L)
-        if isinstance(self.first, OneHotConv) and not self.rest and self.lens is None:
+        if isinstance(self.first, OneHotConv) and not self.rest and self.lens is None and self.attend is None:
             # max_t relu(x_t) == relu(max_t x_t), so pool first and skip the (B, L, C) activations
             return self.head(torch.relu(self.first.max_over_positions(tokens, keep))).squeeze(-1)
         if isinstance(self.first, OneHotConv):
@@ -178,7 +182,11 @@ class CNN(nn.Module):
             h = torch.relu(conv(h.transpose(1, 2))).transpose(1, 2)
         if self.lens is not None:
             h = self.lens(h)
-        h = h.masked_fill(~keep[:, :, None], float("-inf")).amax(dim=1)
+        if self.attend is not None:
+            weights = torch.softmax(self.attend(h).squeeze(-1).masked_fill(~keep, float("-inf")), dim=1)
+            h = (weights[:, :, None] * h).sum(dim=1)
+        else:
+            h = h.masked_fill(~keep[:, :, None], float("-inf")).amax(dim=1)
         return self.head(h).squeeze(-1)
 
     def param_groups(self, lr: Sequence[float], weight_decay: Sequence[float]) -> list[dict]:
@@ -242,7 +250,13 @@ class CNNRegressor:
         rng = np.random.default_rng(self.seed)
         requested = r.get("precision") or "fp32"
         self.net = CNN(
-            r["layers"], r["filters"], r["kernel"], r["dilations"], lens=r.get("lens"), init=r.get("init") or "torch"
+            r["layers"],
+            r["filters"],
+            r["kernel"],
+            r["dilations"],
+            lens=r.get("lens"),
+            init=r.get("init") or "torch",
+            pool=r.get("pool") or "max",
         ).to(self.device)
         self.params["trainable_parameters"] = sum(p.numel() for p in self.net.parameters())
         standardize = r["standardize"]

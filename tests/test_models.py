@@ -263,3 +263,23 @@ def test_cnn_linear_blend_chooses_its_weight_on_valid_and_reuses_the_cnn(fluores
     assert p["trainable_parameters"] == alone.params["trainable_parameters"] + ridge.params["trainable_parameters"]
     pairwise = cnn.make_blend(task="gb1_sampled", seed=0, profile="default", options={"ridge": "pairwise"})
     assert type(pairwise.factories[1]()).__name__ == "PairwiseRidge"
+
+
+def test_attention_pooling_weighs_only_real_positions_and_trains(fluorescence, tmp_path, monkeypatch):
+    """Issue 13.4, attention pooling: a sequence's prediction does not depend on the padding its batch
+    adds, the weights are a softmax over its own positions, and the net trains (recorded as hp.pool)."""
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    torch.manual_seed(0)
+    net = CNN(2, 16, 5, pool="attention").eval()
+    short, long = "MKTAYIAKQR", "SKGEELFTGVVPILVELDGDVNG"
+    tok = torch.from_numpy(onehot.tokens([short, long]))
+    alone = torch.from_numpy(onehot.tokens([short]))
+    with torch.no_grad():
+        together = net(tok, torch.tensor([len(short), len(long)]))
+        assert torch.allclose(together[0], net(alone, torch.tensor([len(short)]))[0], atol=1e-6)
+    model = cnn.make_cnn(
+        task="fluorescence", seed=0, profile="default", options={"epochs": 3, "filters": 32, "pool": "attention"}
+    )
+    model.fit(fluorescence.train, fluorescence.valid)
+    assert model.params["pool"] == "attention" and model.net.attend is not None
+    assert regression_metrics(fluorescence.test.targets, model.predict(fluorescence.test.sequences))["spearman"] > 0.2
