@@ -79,6 +79,8 @@ zoo eval --model cnn-linear-blend --profile paper --no-clip -o precision=bf16 --
 zoo eval --model cnn-linear-blend -o ridge=pairwise --task gb1_low_vs_high --task gb1_sampled --task gb1_three_vs_rest \
          --task gb1_two_vs_rest --task gb1_one_vs_rest --seeds 3
 zoo eval --model cnn-linear-blend --task fluorescence --seeds 3
+zoo eval --model cnn -o pool=attention --task stability --seeds 3         # issue 13.4: attention pooling
+zoo eval --model cnn -o pool=attention --task fluorescence --seeds 1
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
