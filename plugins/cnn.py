@@ -76,6 +76,7 @@ FALLBACK_TASK = "fluorescence"  # tasks without their own recipe get the one-lay
 
 # None: the profile's recipe for the task decides
 INITS = ("torch", "flax")  # torch's default initialisation, or the paper code's (cnn_net.CNN.flax_init)
+SCHEDULES = ("constant", "cosine")  # the learning rate over the run: the paper's constant, or a cosine decay
 POOLS = ("max", "attention")  # over positions: the paper's masked max, or a learned softmax-weighted mean
 OPTIONS = {
     **{key: Option(None, int, minimum=1) for key in ("layers", "filters", "kernel", "batch_size", "epochs")},
@@ -89,6 +90,12 @@ OPTIONS = {
         str,
         help="torch (unset: torch's own) or flax (the paper's code: lecun-normal convs, xavier head)",
         choices=INITS,
+    ),
+    "schedule": Option(
+        None,
+        str,
+        help="constant (unset: the paper's) or cosine (each group's lr decays to 0 over the run's steps)",
+        choices=SCHEDULES,
     ),
     "pool": Option(
         None, str, help="max (unset: the paper's masked max) or attention (a learned weighted mean)", choices=POOLS

@@ -288,16 +288,20 @@ class CNNRegressor:
             best = (state["best_score"], state["best_state"], state["best_epoch"])
             first_epoch, done = state["epoch"], state["done"]
             self.params["resumed_from_epoch"] = first_epoch
+        schedule = r.get("schedule") or "constant"
         for epoch in range(first_epoch, r["epochs"]):
             self.net.train()
             losses = []
             for idx, tok, lengths in self._batches(train.sequences, rng.permutation(len(train)), r["batch_size"]):
+                if schedule == "cosine":  # a function of the step count alone, so a resumed job continues it
+                    for group, lr in zip(opt.param_groups, r["lr"]):
+                        group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * done / total))
                 forward = partial(self.net, tok, lengths)
                 losses.append(train_step(opt, forward, y[idx], self.precision, self.device))
                 done += 1
                 if self.progress:
                     self.progress(done, total, f"epoch {epoch + 1}/{r['epochs']}")
-            metrics = {"epoch_train_loss": float(np.mean(losses))}
+            metrics = {"epoch_train_loss": float(np.mean(losses)), "epoch_lr": opt.param_groups[0]["lr"]}
             if r["select_on_valid"]:
                 score = float(spearmanr(valid.targets, self.predict(valid.sequences)).statistic)
                 metrics["epoch_valid_spearman"] = score

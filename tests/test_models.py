@@ -283,3 +283,21 @@ def test_attention_pooling_weighs_only_real_positions_and_trains(fluorescence, t
     model.fit(fluorescence.train, fluorescence.valid)
     assert model.params["pool"] == "attention" and model.net.attend is not None
     assert regression_metrics(fluorescence.test.targets, model.predict(fluorescence.test.sequences))["spearman"] > 0.2
+
+
+def test_a_cosine_schedule_decays_every_groups_learning_rate(fluorescence, tmp_path, monkeypatch):
+    """Issue 13.4, longer training with a schedule: -o schedule=cosine sets each group's learning rate from
+    the step count alone (so a resumed job continues the same curve); each epoch's rate is logged."""
+    from zoo import training
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    logged: list[dict] = []
+    options = {"epochs": 4, "filters": 16, "schedule": "cosine", "lr": [1e-3, 1e-2]}
+    model = cnn.make_cnn(task="fluorescence", seed=0, profile="default", options=options)
+    with training.job("cosine", lambda m, step: logged.append(m)):
+        model.fit(fluorescence.train, fluorescence.valid)
+    rates = [m["epoch_lr"] for m in logged if "epoch_lr" in m]
+    steps = model.params["epochs"] * -(-len(fluorescence.train) // model.params["batch_size"])
+    assert len(rates) == 4 and rates == sorted(rates, reverse=True)
+    assert rates[-1] == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi * (steps - 1) / steps)))
+    assert model.params["schedule"] == "cosine"
