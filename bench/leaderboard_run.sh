@@ -81,6 +81,9 @@ zoo eval --model cnn-linear-blend -o ridge=pairwise --task gb1_low_vs_high --tas
 zoo eval --model cnn-linear-blend --task fluorescence --seeds 3
 zoo eval --model cnn -o pool=attention --task stability --seeds 3         # issue 13.4: attention pooling
 zoo eval --model cnn -o pool=attention --task fluorescence --seeds 1
+zoo eval --model cnn -o schedule=cosine -o epochs=15 --task stability --seeds 3       # issue 13.4: longer, with a schedule
+zoo eval --model cnn-ensemble -o schedule=cosine -o epochs=15 --task stability --seeds 1  # members: the 3 seeds above
+zoo eval --model cnn-linear-blend -o schedule=cosine -o epochs=15 --task stability --seeds 3
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
