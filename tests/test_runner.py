@@ -332,3 +332,23 @@ def test_the_machine_names_its_gpu(tmp_path, monkeypatch):
     (gpu / "information").write_text("Model: \t\t NVIDIA H100 80GB HBM3\nIRQ:   \t\t 35\n")
     text = provenance.describe(tmp_path)
     assert text.startswith("Intel(R) Xeon(R) Platinum 8480+, ") and text.endswith(", GPU: NVIDIA H100 80GB HBM3")
+
+
+def test_progress_lines_resume_for_a_jobs_second_pass():
+    """A job that reports a second pass with a new total (a frozen model embeds train, then test) kept
+    writing nothing after its first pass ended: the second pass's tenths never exceeded the first's."""
+    import io
+
+    from rich.console import Console
+
+    from zoo.progress import Reporter
+
+    out = io.StringIO()
+    with Reporter(Console(file=out, force_terminal=False, width=40)) as reporter:
+        reporter.start_job("unirep/fluorescence/seed0", 0, 1)
+        for total in (100, 300):
+            for done in range(1, total + 1):
+                reporter.step(done, total)
+    lines = [line for line in out.getvalue().splitlines() if ": step" in line]
+    assert any("step 1/300" in line for line in lines) and any("step 150/300" in line for line in lines)
+    assert lines[-1].split(":")[1].startswith(" step 300/300")

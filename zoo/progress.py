@@ -42,7 +42,7 @@ class Reporter:
         self._jobs = self._progress.add_task("jobs", total=None)
         self._steps = self._progress.add_task("", total=None, visible=False)
         self._job = ""
-        self._last: tuple[str | None, int] = (None, -1)  # the note and tenth last written as a line
+        self._last: tuple[str | None, int, int] = (None, 0, -1)  # the note, total and tenth last written
 
     def __enter__(self) -> "Reporter":
         self._progress.start()
@@ -55,7 +55,7 @@ class Reporter:
         self._progress.update(self._jobs, completed=index, total=total, description=f"jobs (now {name})")
         self._job = name
         self._progress.reset(self._steps, total=None, description=f"  {name} steps", visible=True)
-        self._last = (None, -1)
+        self._last = (None, 0, -1)
 
     def job_finished(self, done: int, total: int, outcome) -> None:
         """One line per finished job: job, outcome, test Spearman, seconds; where a failure's traceback is."""
@@ -80,9 +80,9 @@ class Reporter:
 
     def _line(self, done: int, total: int, note: str | None) -> None:
         tenth = 10 * done // total
-        if note == self._last[0] and tenth <= self._last[1]:
-            return
-        self._last = (note, tenth)
+        if (note, total) == self._last[:2] and tenth <= self._last[2]:
+            return  # a new note or a new total (a job's next pass, e.g. test after train) starts over
+        self._last = (note, total, tenth)
         task = next(t for t in self._progress.tasks if t.id == self._steps)
         rate = f", {task.speed:.1f}/s" if task.speed else ""
         eta = task.time_remaining
