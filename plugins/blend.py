@@ -17,12 +17,6 @@ from zoo import Split, training
 WEIGHTS = tuple(k / 10 for k in range(11))
 
 
-def _spearman(y: np.ndarray, pred: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(y, pred).statistic) if np.ptp(pred) > 0 else float("nan")
-
-
 class Blend:
     """``members``: (name, factory) for the first and the second model; both predict the task's target."""
 
@@ -37,6 +31,8 @@ class Blend:
         self.params: dict = {"members": self.names, "combine": "w * first + (1 - w) * second, w chosen on valid"}
 
     def fit(self, train: Split, valid: Split) -> None:
+        from zoo.metrics import spearman
+
         self.models = []
         for k, make in enumerate(self.factories):
             model = make()
@@ -44,7 +40,7 @@ class Blend:
                 model.fit(train, valid)
             self.models.append(model)
         first, second = (np.asarray(m.predict(valid.sequences), dtype=np.float64) for m in self.models)
-        scores = {w: _spearman(valid.targets, w * first + (1 - w) * second) for w in self.weights}
+        scores = {w: spearman(valid.targets, w * first + (1 - w) * second) for w in self.weights}
         # ties go to the larger weight on the first member, so the choice does not depend on dict order
         self.weight = max(scores, key=lambda w: (np.nan_to_num(scores[w], nan=-2.0), w))
         for name, model in zip(self.names, self.models):

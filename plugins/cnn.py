@@ -207,36 +207,29 @@ def make_blend(*, task, seed, profile, options, progress=None):
 
 @hookimpl
 def register_models(register):
+    # trained here, on a GPU where there is one; both profiles, the paper's clipping its default
+    trained = dict(pretrained=False, resources=GPU_JOB, profiles=tuple(PROFILES), clip_profiles=("paper",))
     register(
         "cnn",
         make_cnn,
-        pretrained=False,
-        resources=GPU_JOB,
         options=OPTIONS,
-        profiles=tuple(PROFILES),
-        clip_profiles=("paper",),
+        **trained,
         description="one-hot CNN with masked max-pool (paper recipe per task; "
         "the dilated variant is -o dilations=[1,2,1])",
     )
     register(
         "cnn-ensemble",
         make_ensemble,
-        pretrained=False,
-        resources=GPU_JOB,
         options={**OPTIONS, "members": Option(3, int, minimum=2, help="CNNs trained and averaged")},
-        profiles=tuple(PROFILES),
-        clip_profiles=("paper",),
+        **trained,
         description="an ensemble of CNNs, predictions averaged (paper profile on stability: the paper's three "
         "nets; otherwise -o members=3 seeds of the cnn recipe)",
     )
     register(
         "cnn-linear-blend",
         make_blend,
-        pretrained=False,
-        resources=GPU_JOB,
         options=BLEND_OPTIONS,
-        profiles=tuple(PROFILES),
-        clip_profiles=("paper",),
+        **trained,
         description="cnn and a one-hot ridge (linear; -o ridge=pairwise: linear-pairwise), predictions "
         "blended with the weight chosen on valid",
     )

@@ -65,11 +65,8 @@ def select_alpha(
 def pick_alpha(valid_predictions: dict[float, np.ndarray], y_valid: np.ndarray) -> tuple[float, dict]:
     """The alpha whose valid predictions have the best Spearman (ties, and constant predictions: the
     smaller alpha wins), and the scores for the record."""
-    from scipy.stats import spearmanr
+    from zoo.metrics import spearman
 
-    scores = {
-        a: np.nan if np.ptp(pred) == 0 else float(spearmanr(y_valid, pred).statistic)
-        for a, pred in valid_predictions.items()
-    }
+    scores = {a: spearman(y_valid, pred) for a, pred in valid_predictions.items()}
     best = max(scores, key=lambda a: (np.nan_to_num(scores[a], nan=-1.0), -a))
     return best, {"alpha": best, "valid_spearman_by_alpha": {str(a): round(float(s), 4) for a, s in scores.items()}}

@@ -19,7 +19,7 @@ class SelectOnValid:
         self.params: dict = {"candidates": [name for name, _ in self.candidates], "chosen_on": "valid Spearman"}
 
     def fit(self, train: Split, valid: Split) -> None:
-        from scipy.stats import spearmanr
+        from zoo.metrics import spearman
 
         scores: dict[str, float] = {}
         best: tuple[float, Any, str] = (-np.inf, None, "")
@@ -28,7 +28,7 @@ class SelectOnValid:
             with training.part(f"candidate{k}"):
                 model.fit(train, valid)
             pred = model.predict(valid.sequences)
-            score = float(spearmanr(valid.targets, pred).statistic) if np.ptp(pred) > 0 else float("nan")
+            score = spearman(valid.targets, pred)
             scores[name] = round(score, 4)
             if np.isfinite(score) and score > best[0]:
                 best = (score, model, name)

@@ -12,13 +12,17 @@ from scipy import stats
 RESAMPLES = 1000
 
 
+def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Spearman's rho; nan for a constant prediction, which has no rank order (scipy would warn)."""
+    return float("nan") if np.ptp(y_pred) == 0 else float(stats.spearmanr(y_true, y_pred).statistic)
+
+
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     constant = np.ptp(y_pred) == 0
     return {
-        # a constant prediction has no rank order: scipy warns and returns nan, say so explicitly
-        "spearman": float("nan") if constant else float(stats.spearmanr(y_true, y_pred).statistic),
+        "spearman": spearman(y_true, y_pred),
         "pearson": float("nan") if constant else float(stats.pearsonr(y_true, y_pred).statistic),
         "mse": float(np.mean((y_true - y_pred) ** 2)),
     }
