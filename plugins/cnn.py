@@ -6,6 +6,7 @@ and ``zoo --help`` stay fast.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from zoo_plugins.device import GPU_JOB
@@ -181,28 +182,32 @@ BLEND_OPTIONS = {
     **OPTIONS,
     "ridge": Option("onehot", str, help="onehot (`linear`) or pairwise (`linear-pairwise`)", choices=RIDGES),
     "alpha": Option(None, float, minimum=0, help="the ridge's penalty; unset: as `linear` (or `linear-pairwise`)"),
+    "members": Option(
+        1, int, minimum=1, help="CNNs averaged in the first member: 1 is `cnn` at the job's seed, more `cnn-ensemble`"
+    ),
 }
 
 
 def make_blend(*, task, seed, profile, options, progress=None):
     """The task's ``cnn`` recipe and a ridge on one-hot (``linear``, with ``-o ridge=pairwise``
     ``linear-pairwise``) under the same profile, their predictions blended with the weight chosen on
-    valid (``plugins/blend.py``). The CNN is the same net as ``cnn`` at that seed, so its finished
-    training is reused."""
+    valid (``plugins/blend.py``). The CNN is the same net as ``cnn`` at that seed (with
+    ``-o members=m``, ``cnn-ensemble`` of m at that seed), so its finished training is reused."""
     from zoo_plugins.blend import Blend
     from zoo_plugins.cnn_net import CNNRegressor
     from zoo_plugins.linear import make_pairwise, make_ridge
 
-    own = {"ridge", "alpha"}
-    net = recipe(task, profile, {k: v for k, v in options.items() if k not in own})
+    own = {"ridge", "alpha", "members"}
+    cnn_options = {k: v for k, v in options.items() if k not in own}
+    members = int(options.get("members") or 1)
+    if members > 1:  # `cnn-ensemble` at that seed, so its members' finished training is reused too
+        ensemble = {**cnn_options, "members": members}
+        first = partial(make_ensemble, task=task, seed=seed, profile=profile, options=ensemble, progress=progress)
+    else:
+        first = partial(CNNRegressor, recipe(task, profile, cnn_options), seed=seed, progress=progress)
     ridge = {"alpha": options.get("alpha")}
     make = make_pairwise if options.get("ridge") == "pairwise" else make_ridge
-    return Blend(
-        [
-            ("cnn", lambda: CNNRegressor(net, seed=seed, progress=progress)),
-            ("linear", lambda: make(task=task, seed=seed, profile=profile, options=ridge)),
-        ]
-    )
+    return Blend([("cnn", first), ("linear", lambda: make(task=task, seed=seed, profile=profile, options=ridge))])
 
 
 @hookimpl

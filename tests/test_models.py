@@ -263,6 +263,13 @@ def test_cnn_linear_blend_chooses_its_weight_on_valid_and_reuses_the_cnn(fluores
     assert p["trainable_parameters"] == alone.params["trainable_parameters"] + ridge.params["trainable_parameters"]
     pairwise = cnn.make_blend(task="gb1_sampled", seed=0, profile="default", options={"ridge": "pairwise"})
     assert type(pairwise.factories[1]()).__name__ == "PairwiseRidge"
+    # -o members=2: the first member is `cnn-ensemble` at that seed, whose member 0 is `cnn` seed 0
+    averaged = cnn.make_blend(task="fluorescence", seed=0, profile="default", options={**options, "members": 2})
+    with training.job("blend-ensemble", lambda m, step: None):
+        averaged.fit(fluorescence.train, fluorescence.valid)
+    q = averaged.params
+    assert q["cnn.members"] == 2 and q["cnn.member_seeds"] == [0, 1] and q["cnn.member_reused"] == [True, False]
+    assert q["valid_spearman_by_weight"]["0.0"] == scores["0.0"]  # the same ridge
 
 
 def test_attention_pooling_weighs_only_real_positions_and_trains(fluorescence, tmp_path, monkeypatch):
