@@ -84,6 +84,20 @@ zoo eval --model cnn -o pool=attention --task fluorescence --seeds 1
 zoo eval --model cnn -o schedule=cosine -o epochs=15 --task stability --seeds 3       # issue 13.4: longer, with a schedule
 zoo eval --model cnn-ensemble -o schedule=cosine -o epochs=15 --task stability --seeds 1  # members: the 3 seeds above
 zoo eval --model cnn-linear-blend -o schedule=cosine -o epochs=15 --task stability --seeds 3
+zoo eval --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding --task stability \
+         --task gb1_one_vs_rest                                 # issue 14: UniRep-1900's likelihood pass on stability
+# two streams side by side, one thread each (OMP_NUM_THREADS=1: bench/parallel_jobs.py, docs/scaling.md)
+OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip --task stability --seeds 1 &
+( export OMP_NUM_THREADS=1
+  zoo eval --model unirep-64-finetune --profile paper --no-clip --task gb1_sampled --seeds 1
+  zoo eval --model unirep-256-finetune --profile paper --no-clip --task gb1_one_vs_rest --task gb1_two_vs_rest --seeds 1
+  # issue 13.4: the blend's first member an ensemble (-o members=3; members from the cache where trained)
+  zoo eval --model cnn-linear-blend -o members=3 -o schedule=cosine -o epochs=15 --task stability --seeds 1
+  for clip in --clip --no-clip; do
+    zoo eval --model cnn-ensemble --profile paper $clip --task fluorescence --seeds 1   # members: cnn seeds 0-2
+    zoo eval --model cnn-linear-blend -o members=3 --profile paper $clip --task fluorescence --seeds 1
+  done ) &
+wait
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
