@@ -14,7 +14,7 @@ import zoo_tasks.tape as tape_plugin
 
 from zoo import Split, TaskData, ZooError, hookimpl
 from zoo.cli import main
-from zoo.contract import ContractError
+from zoo.contract import ContractError, build_spec
 from zoo.plugins import build
 from zoo.runner import Job, Runner, nested_subset, plan, selection_split
 from zoo.tracking import Tracker
@@ -209,6 +209,22 @@ def test_job_key_changes_with_every_part_of_the_configuration():
     ]
     keys = {base.key("d"), base.key("e"), *(v.key("d") for v in variants)}
     assert len(keys) == 6
+    raised = Job("linear", "stability", 0, "default", False, (("alpha", 1.0),), None, "linear", "0.1.0", revision=1)
+    assert raised.key("d") not in keys
+    # revision 0 adds nothing: the keys of every store written before revisions existed still match
+    assert base.key("d") == "35bd0e2bfe48d11ba570"
+
+
+def test_a_recipe_revision_reaches_only_its_profile_and_task():
+    """Issue 13.5: `cnn`'s default recipe was raised on stability alone: only those jobs get new keys."""
+    registry = build([("cnn", "0.1.0", cnn_plugin), ("tape", "0.1.0", tape_plugin)])
+    spec = registry.model("cnn").spec
+    jobs = plan(registry, ["cnn"], ["stability", "fluorescence"], seeds=1, profile="default")
+    assert [(j.task, j.revision) for j in jobs] == [("stability", 1), ("fluorescence", 0)]
+    assert spec.revision("default", "stability") == 1
+    assert spec.revision("paper", "stability") == spec.revision("default", "fluorescence") == 0
+    with pytest.raises(ContractError, match=r"revisions=.*Fix: e.g. revisions="):
+        build_spec("model", "m", {"pretrained": False, "revisions": {"stability": 1}})
 
 
 # --- issue 10.3 and 10.5: what the user sees on the command line ---------------------------------

@@ -69,6 +69,10 @@ def test_paper_recipes_are_the_papers():
     assert (stab["layers"], stab["batch_size"], stab["epochs"], stab["lr"]) == (3, 16, 5, (5e-4, 5e-5))
     assert stab["select_on_valid"] is False
     assert cnn.recipe("stability", "default", {"dilations": [1, 2, 1]})["dilations"] == [1, 2, 1]
+    # the default stability recipe, raised (recipe 1): 15 cosine epochs, as strong as the paper's on valid
+    default = cnn.recipe("stability", "default", {})
+    assert (default["epochs"], default["schedule"], default["filters"]) == (15, "cosine", 128)
+    assert cnn.recipe("stability", "default", {"schedule": "constant"})["schedule"] == "constant"
 
 
 def test_linear_max_pool_projects_each_position_then_takes_the_max(fluorescence):

@@ -198,6 +198,20 @@ def test_a_gpu_run_of_a_job_the_cpu_ran_is_kept_beside_it():
     ]
 
 
+def test_a_raised_recipe_is_a_row_of_its_own_and_the_older_one_is_marked_superseded():
+    """Issue 13.5: a model that raises its default recipe on one task (ModelSpec.revisions) gets new
+    rows there; its older runs stay, said to be superseded on that task alone."""
+    new = {"tags.recipe_revision": "1"}
+    runs = [
+        fake_run("a", model="cnn", score=0.6),
+        fake_run("b", model="cnn", score=0.7, **new),
+        fake_run("c", model="cnn", task="u", score=0.5),  # never raised on u
+    ]
+    tables = analysis.rows(runs)
+    assert [r.label for r in tables["t"]] == ["cnn (recipe 1)", "cnn (superseded)"]
+    assert [r.label for r in tables["u"]] == ["cnn"]
+
+
 def test_two_plugins_configurations_are_named_apart():
     runs = [
         fake_run("a", model="knn"),
@@ -310,7 +324,7 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     assert [p.n for p in curves["linear"].points] == [48, 192, 400]
     assert all(
         p.mean_metric("test_spearman_ci_low") <= p.mean <= p.mean_metric("test_spearman_ci_high")
-        for p in curves["cnn (epochs=1, filters=8)"].points
+        for p in curves["cnn (epochs=1, filters=8, recipe 1)"].points  # stability: recipe raised
     )
     from zoo import publish
 
@@ -319,7 +333,8 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     assert "## Learning curves" in text and (tmp_path / "stability_learning_curve.png").stat().st_size > 5000
     assert "no size has both a pretrained and a supervised run yet" in text
     table = text.split("## stability")[1].split("##")[0]
-    assert "| cnn (epochs=1, filters=8) | supervised |" in table and "| 2 | default |" in table  # full-size runs only
+    # full-size runs only
+    assert "| cnn (epochs=1, filters=8, recipe 1) | supervised |" in table and "| 2 | default |" in table
 
     class Relabelled:  # linear again, registered as if pretrained: a real pair for the curve verdicts
         @hookimpl

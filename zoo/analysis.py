@@ -66,6 +66,7 @@ def config(run: dict) -> tuple:
         run.get(f"tags.{names.PROFILE}"),
         run.get(f"params.{names.CLIP}") == "True",
         accelerator(run),
+        int(run.get(f"tags.{names.REVISION}") or 0),
     )
 
 
@@ -80,15 +81,16 @@ def accelerator(run: dict) -> str:
 
 def labels(runs: Iterable[dict]) -> dict[tuple, str]:
     """A readable, unique name per configuration: ``linear``, ``linear (alpha=100)``, ``cnn (paper, clip)``,
-    ``cnn (paper, on NVIDIA H100 80GB HBM3)``;
+    ``cnn (paper, on NVIDIA H100 80GB HBM3)``, ``cnn (recipe 1)`` (a raised ``ModelSpec.revisions``);
     the plugin and its version are added only where two plugins' configurations would share a name."""
     out: dict[tuple, str] = {}
     for cfg in {config(r) for r in runs}:
-        model, _, _, opts, profile, clip, gpu = cfg
+        model, _, _, opts, profile, clip, gpu, revision = cfg
         parts = [f"{k}={v}" for k, v in sorted(json.loads(opts).items())]
         parts += [profile] if profile and profile != "default" else []
         parts += ["clip"] if clip else []
         parts += [f"on {gpu}"] if gpu else []
+        parts += [f"recipe {revision}"] if revision else []
         out[cfg] = f"{model} ({', '.join(parts)})" if parts else str(model)
     counts: dict[str, int] = {}
     for label in out.values():
@@ -197,7 +199,7 @@ def _seed(run: dict) -> int:
 
 def rows(runs: list[dict]) -> dict[str, list[Row]]:
     """Rows per task (full training split), best first; configurations that never succeeded included."""
-    named = labels(runs)
+    named = task_labels(runs)
     groups: dict[tuple, list[dict]] = {}
     for run in filter(full_size, runs):
         groups.setdefault((run.get(f"tags.{names.TASK}"), config(run)), []).append(run)
@@ -209,7 +211,7 @@ def rows(runs: list[dict]) -> dict[str, list[Row]]:
         tables.setdefault(task, []).append(
             Row(
                 task,
-                named[cfg],
+                named[(task, cfg)],
                 cfg[0],
                 group[0].get(f"tags.{names.PRETRAINED}") == "true",
                 cfg[4],
@@ -223,6 +225,23 @@ def rows(runs: list[dict]) -> dict[str, list[Row]]:
     for table in tables.values():
         table.sort(key=lambda r: (-r.score, r.label))
     return dict(sorted(tables.items()))
+
+
+def task_labels(runs: list[dict]) -> dict[tuple, str]:
+    """``labels`` per (task, configuration), where a configuration whose recipe the model has since
+    raised on that task (``ModelSpec.revisions``) is kept and said to be superseded."""
+    named = labels(runs)
+    seen = {(r.get(f"tags.{names.TASK}"), config(r)) for r in runs}
+    newest: dict[tuple, int] = {}
+    for task, cfg in seen:
+        newest[(task, cfg[:-1])] = max(newest.get((task, cfg[:-1]), 0), cfg[-1])
+    out = {}
+    for task, cfg in seen:
+        label = named[cfg]
+        if cfg[-1] < newest[(task, cfg[:-1])]:
+            label = f"{label[:-1]}, superseded)" if label.endswith(")") else f"{label} (superseded)"
+        out[(task, cfg)] = label
+    return out
 
 
 def scores_of(runs: list[dict], predictions: Predictions) -> np.ndarray:
@@ -359,7 +378,7 @@ def _curve_runs(runs: list[dict]) -> list[dict]:
 def curves(runs: list[dict]) -> dict[str, dict[str, Curve]]:
     """Per task with subsampled runs, a curve per configuration; the full-size runs are its last point.
     A zero-shot model read no label, so its run is the curve's N = 0 point."""
-    named = labels(runs)
+    named = task_labels(runs)
     finished = _curve_runs(runs)
     with_curves = {r[f"tags.{names.TASK}"] for r in finished if not full_size(r)}
     grouped: dict[str, dict[str, dict[int, list[dict]]]] = {}
@@ -367,7 +386,7 @@ def curves(runs: list[dict]) -> dict[str, dict[str, Curve]]:
     for r in finished:
         task = r[f"tags.{names.TASK}"]
         if task in with_curves:
-            label = named[config(r)]
+            label = named[(task, config(r))]
             kinds[label] = (r.get(f"tags.{names.PRETRAINED}") == "true", approach_of(r))
             n = 0 if kinds[label][1] == ZERO_SHOT else r["n"]
             grouped.setdefault(task, {}).setdefault(label, {}).setdefault(n, []).append(r)

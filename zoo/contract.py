@@ -101,6 +101,9 @@ class ModelSpec:
     - ``resources``: ``{"cpus": n, "gpus": m}`` for one job under ``--executor ray``.
     - ``parameters``: pretrained parameter count (0 for supervised models).
     - ``availability``: a cheap callable returning ``"ready"`` or why not (no weights loaded).
+    - ``revisions``: ``{(profile, task): n}``, the revision of what a profile's recipe is on a task,
+      raised when the model changes it (a stronger default). It joins those jobs' keys alone, so a
+      store's runs of the older recipe are never resumed as, or shown as, the new one.
     """
 
     pretrained: bool
@@ -113,9 +116,14 @@ class ModelSpec:
     resources: Mapping[str, float] = field(default_factory=dict)
     parameters: int = 0
     availability: Callable[[], str] | None = None
+    revisions: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     def defaults(self) -> dict[str, Any]:
         return {k: o.default for k, o in self.options.items()}
+
+    def revision(self, profile: str, task: str) -> int:
+        """The recipe revision of ``profile`` on ``task`` (0: never changed)."""
+        return self.revisions.get((profile, task), 0)
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ def build_spec(kind: str, name: str, given: dict[str, Any]) -> ModelSpec | TaskS
                 values[key] = tuple(values[key])
         if not isinstance(values["pretrained"], bool) or not isinstance(values.get("deterministic", False), bool):
             raise ContractError(f"model {name!r}: pretrained and deterministic must be True or False")
+        values["revisions"] = _revisions(name, values.get("revisions") or {})
         values["approach"] = values.get("approach") or ("pretrained" if values["pretrained"] else "supervised")
         if values["approach"] not in APPROACHES or (values["approach"] == "supervised") == values["pretrained"]:
             allowed = "supervised" if not values["pretrained"] else ", ".join(APPROACHES[1:])
@@ -156,3 +165,15 @@ def build_spec(kind: str, name: str, given: dict[str, Any]) -> ModelSpec | TaskS
                 f"Fix: approach is one of {allowed}."
             )
     return cls(**values)
+
+
+def _revisions(name: str, given: Any) -> dict[tuple[str, str], int]:
+    ok = isinstance(given, Mapping) and all(
+        isinstance(k, tuple) and len(k) == 2 and all(isinstance(x, str) for x in k) for k in given
+    )
+    if not ok or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in given.values()):
+        raise ContractError(
+            f"model {name!r}: revisions={given!r} is not a mapping of (profile, task) to a revision. "
+            f"Fix: e.g. revisions={{('default', 'stability'): 1}}, each revision a whole number from 1."
+        )
+    return dict(given)

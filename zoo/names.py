@@ -14,6 +14,7 @@ TRAIN_SIZE, OUTCOME, MESSAGE, TRACEBACK = "train_size", "outcome", "message", "t
 DATA_SHA256, DATA_FILES, DATA_NOTES = "data_sha256", "data_files", "data_notes"
 GIT_COMMIT, MACHINE, HOST, PID = "git_commit", "machine", "host", "pid"
 PRETRAINED_PARAMETERS = "pretrained_parameters"
+REVISION = "recipe_revision"  # ModelSpec.revisions: a raised recipe is another row
 APPROACH = "approach"  # supervised, frozen, fine-tuned, zero-shot, augmented (zoo.contract.APPROACHES)
 
 # params

@@ -39,6 +39,7 @@ class Job:
     plugin: str = ""
     plugin_version: str = ""
     source: str = ""  # the name the user gave when a plugin resolved it (hf:org/model); not part of the key
+    revision: int = 0  # of the recipe the profile resolves to on the task (ModelSpec.revisions)
 
     @property
     def name(self) -> str:
@@ -59,6 +60,8 @@ class Job:
             self.plugin,
             self.plugin_version,
         ]
+        if self.revision:  # appended only when raised: the keys of unrevised recipes stay as they were
+            parts.append(self.revision)
         return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
 
 
@@ -147,6 +150,7 @@ def plan(
                             entry.plugin,
                             entry.version,
                             source.get(entry.name, ""),
+                            entry.spec.revision(profile, task),
                         )
                     )
     return jobs
@@ -285,6 +289,7 @@ class Runner:
             names.PROFILE: job.profile,
             names.PLUGIN: entry.plugin,
             names.PLUGIN_VERSION: entry.version,
+            names.REVISION: str(job.revision),
             names.PRETRAINED: str(entry.pretrained).lower(),
             names.APPROACH: entry.spec.approach,
             names.JOB_KEY: key,
