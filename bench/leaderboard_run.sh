@@ -98,6 +98,13 @@ OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip 
     zoo eval --model cnn-linear-blend -o members=3 --profile paper $clip --task fluorescence --seeds 1
   done ) &
 wait
+# issue 14: UniRep-1900 fine-tuned on an H100 (two calls of one warm machine; bench/README.md), imported
+#   OUT=... bash bench/gpu_run.sh stage; OUT=... BUDGET=540 TRAIN_S=330 bash bench/gpu_run.sh unirep-1900
+#   zoo import <each bundle in its bundles.tgz>
+OMP_NUM_THREADS=1 zoo eval --model cnn -o schedule=cosine -o epochs=15 -o filters=256 --task stability --seeds 1
+# issue 13.5: cnn's default stability recipe raised (recipe 1: the cosine 15-epoch nets, from the cache)
+zoo eval --model cnn --task stability --seeds 3
+zoo eval --model cnn --task stability --train-sizes 24,96,384,1536,6144,full   # its learning curve again
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
@@ -105,3 +112,4 @@ zoo leaderboard && zoo export                                    # the page, its
 # zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16   # CPU seeds 1-2 (GPU has 3 seeds)
 # zoo eval --model cnn-ensemble --profile paper --task stability -o precision=bf16     # the CPU's ensemble
 # zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --no-clip --all  # issue 14
+#   running: unirep-64-finetune on fluorescence, unirep-256-finetune on gb1_three_vs_rest (one thread each)
