@@ -52,7 +52,7 @@ DEFAULT: dict[str, dict[str, Any]] = {
         epochs=20,
     ),
     # recipe 1: 15 epochs with the rate decayed to 0, not 5 at a constant rate (valid 0.748 against
-    # 0.733, as strong as the paper's net on valid at a twentieth of its time; docs/models.md)
+    # 0.733, as strong as the paper's net on valid in about a ninth of its time; docs/models.md)
     "stability": dict(
         layers=3,
         filters=128,
