@@ -352,3 +352,28 @@ def test_progress_lines_resume_for_a_jobs_second_pass():
     lines = [line for line in out.getvalue().splitlines() if ": step" in line]
     assert any("step 1/300" in line for line in lines) and any("step 150/300" in line for line in lines)
     assert lines[-1].split(":")[1].startswith(" step 300/300")
+
+
+def test_progress_eta_is_the_average_rate_since_the_job_started_not_the_last_half_minute():
+    """A fine-tune's log said '5.2/s, eta 1:43:46' and, one line later, after an epoch's validation
+    pass, '0.6/s, eta 15:41:13': the rate was the last 30 s only. The rate and ETA are now the job's
+    average since it started (or resumed) in this process, validation pauses included."""
+    import io
+
+    from rich.console import Console
+
+    from zoo.progress import Reporter
+
+    now = [0.0]
+    out = io.StringIO()
+    with Reporter(Console(file=out, force_terminal=False, width=40), clock=lambda: now[0]) as reporter:
+        reporter.start_job("unirep-64-finetune/fluorescence/seed0", 0, 1)
+        reporter.step(400, 1000, "epoch 3/10")  # resumed at step 400: the first report sets the origin
+        for done in range(401, 501):
+            now[0] += 1.0  # one step a second ...
+            reporter.step(done, 1000, "epoch 3/10")
+        now[0] += 100.0  # ... then 100 s of validation
+        reporter.step(501, 1000, "epoch 4/10")
+    last = [line for line in out.getvalue().splitlines() if ": step" in line][-1]
+    # 101 steps in 200 s: 0.505/s, and the 499 steps left take 988 s
+    assert last.strip() == "unirep-64-finetune/fluorescence/seed0 epoch 4/10: step 501/1000, 0.5/s, eta 0:16:28"

@@ -1,8 +1,14 @@
 """Rich progress bars with an ETA: one for the jobs, one for the steps of the current job; and one
 line per finished job. Bars need a terminal: where there is none (a log file, CI, nohup), the steps
-are reported as plain lines instead, one at each new epoch (or other note) and every tenth of the job."""
+are reported as plain lines instead, one at each new epoch (or other note) and every tenth of the job.
+
+A pass's rate and ETA are its average since it started (or resumed) in this process: rich's own
+estimate looks at the last 30 s only, so an epoch's validation pause swung the ETA tenfold."""
 
 from __future__ import annotations
+
+from time import monotonic
+from typing import Callable
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,36 +19,51 @@ from rich.progress import (
     ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.text import Text
 
 from zoo.messages import keep_fix
 
 
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
 class RateColumn(ProgressColumn):
-    """Items per second (training steps, or sequences while embedding)."""
+    """Items per second (training steps, or sequences while embedding): the pass's average."""
 
     def render(self, task) -> Text:
-        return Text(f"{task.speed:.1f}/s" if task.speed else "", style="progress.data.speed")
+        rate = task.fields.get("rate", task.speed)
+        return Text(f"{rate:.1f}/s" if rate else "", style="progress.data.speed")
+
+
+class EtaColumn(ProgressColumn):
+    """Time left at the pass's average rate (rich's own estimate for the jobs bar)."""
+
+    def render(self, task) -> Text:
+        eta = task.fields.get("eta", task.time_remaining)
+        return Text(f"eta {_clock(eta)}" if eta is not None else "eta -:--:--", style="progress.remaining")
 
 
 class Reporter:
-    def __init__(self, console: Console | None = None):
+    def __init__(self, console: Console | None = None, clock: Callable[[], float] = monotonic):
+        self._clock = clock
         self._progress = Progress(
             TextColumn("{task.description:<36}"),
             BarColumn(),
             MofNCompleteColumn(),
             RateColumn(),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            EtaColumn(),
             console=console or Console(stderr=True),
+            get_time=clock,
         )
         self._jobs = self._progress.add_task("jobs", total=None)
         self._steps = self._progress.add_task("", total=None, visible=False)
         self._job = ""
         self._last: tuple[str | None, int, int] = (None, 0, -1)  # the note, total and tenth last written
+        self._origin: tuple[int, int, float] | None = None  # the pass's total, first step and time
 
     def __enter__(self) -> "Reporter":
         self._progress.start()
@@ -56,6 +77,7 @@ class Reporter:
         self._job = name
         self._progress.reset(self._steps, total=None, description=f"  {name} steps", visible=True)
         self._last = (None, 0, -1)
+        self._origin = None
 
     def job_finished(self, done: int, total: int, outcome) -> None:
         """One line per finished job: job, outcome, test Spearman, seconds; where a failure's traceback is."""
@@ -72,24 +94,34 @@ class Reporter:
     def step(self, done: int, total: int, note: str | None = None) -> None:
         """Plugins call this (as ``progress(done, total)``, optionally with a note such as
         ``"epoch 2/5"``) while they train; the bar shows steps, rate and ETA."""
-        self._progress.update(self._steps, completed=done, total=total)
+        rate, eta = self._average(done, total)
+        self._progress.update(self._steps, completed=done, total=total, rate=rate, eta=eta)
         if note is not None:
             self._progress.update(self._steps, description=f"  {self._job} {note}")
         if not self._progress.console.is_terminal and total:
-            self._line(done, total, note)
+            self._line(done, total, note, rate, eta)
 
-    def _line(self, done: int, total: int, note: str | None) -> None:
+    def _line(self, done: int, total: int, note: str | None, speed: float | None, eta: float | None) -> None:
         tenth = 10 * done // total
         if (note, total) == self._last[:2] and tenth <= self._last[2]:
             return  # a new note or a new total (a job's next pass, e.g. test after train) starts over
         self._last = (note, total, tenth)
-        task = next(t for t in self._progress.tasks if t.id == self._steps)
-        rate = f", {task.speed:.1f}/s" if task.speed else ""
-        eta = task.time_remaining
-        when = f", eta {int(eta) // 3600}:{int(eta) % 3600 // 60:02d}:{int(eta) % 60:02d}" if eta is not None else ""
+        rate = f", {speed:.1f}/s" if speed else ""
+        when = f", eta {_clock(eta)}" if eta is not None else ""
         what = f"{self._job} {note}" if note else self._job
         line = escape(f"  {what}: step {done}/{total}{rate}{when}")
         self._progress.console.print(line, highlight=False, soft_wrap=True)
+
+    def _average(self, done: int, total: int) -> tuple[float | None, float | None]:
+        """Steps per second since the pass's first report here, and the time left at that rate."""
+        now = self._clock()
+        if self._origin is None or self._origin[0] != total or done < self._origin[1]:
+            self._origin = (total, done, now)  # a new pass, or a resumed one: count from here
+        _, first, since = self._origin
+        if done <= first or now <= since:
+            return None, None
+        rate = (done - first) / (now - since)
+        return rate, (total - done) / rate if total else None
 
     def finish(self, total: int) -> None:
         self._progress.update(self._jobs, completed=total, total=total, description="jobs")
