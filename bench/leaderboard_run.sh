@@ -36,13 +36,8 @@ zoo eval --model cnn --profile paper --task fluorescence --seeds 3
 # issue 14: zero-shot (N = 0) and augmented UniRep models; UniRep's log-likelihood and embedding share one pass
 zoo eval --model unirep-64-zeroshot --model unirep-64-augmented --model unirep-64-augmented-embedding --all
 zoo eval --model unirep-256-zeroshot --model unirep-256-augmented --model unirep-256-augmented-embedding --all
-zoo eval --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding --task stability \
-         --task gb1_one_vs_rest --task gb1_two_vs_rest --task gb1_three_vs_rest --task gb1_low_vs_high --task gb1_sampled
-zoo eval --model unirep-64-augmented --model unirep-256-augmented --task gb1_low_vs_high --task gb1_sampled \
-         --task gb1_three_vs_rest --train-sizes 24,96,384,1536,full
-zoo eval --model unirep-64-augmented --model unirep-256-augmented --task gb1_two_vs_rest --train-sizes 24,96,full
-zoo eval --model unirep-64-augmented --model unirep-256-augmented --task stability --task fluorescence \
-         --train-sizes 24,96,384,1536,6144,full
+zoo eval --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
+         --task fluorescence                                    # one UniRep-1900 pass, ~55 min idle (16.6 seq/s)
 # issue 13.5: the CNN's shape chosen on valid, GB1 (3 seeds where finished; see the page's seed counts)
 zoo eval --model cnn-grid --task gb1_one_vs_rest --task gb1_two_vs_rest --task gb1_three_vs_rest \
          --task gb1_low_vs_high --task gb1_sampled --seeds 3
@@ -106,10 +101,28 @@ OMP_NUM_THREADS=1 zoo eval --model cnn -o schedule=cosine -o epochs=15 -o filter
 zoo eval --model cnn --task stability --seeds 3
 zoo eval --model cnn --task stability --train-sizes 24,96,384,1536,6144,full   # its learning curve again
 zoo leaderboard && zoo export                                    # the page, its figures and the bundle
+# issue 14.4: the augmented models on the learning curves, and UniRep-1900's zero-shot and augmented rows on
+# the four other GB1 splits. Listed above until now, but never run: the published page lacked them. Every
+# embedding and log-likelihood was in the cache, so these are ridge fits (about an hour on one thread)
+A="--model unirep-64-augmented --model unirep-64-augmented-embedding --model unirep-256-augmented --model unirep-256-augmented-embedding"
+zoo eval $A --task gb1_two_vs_rest --train-sizes 24,96,full
+zoo eval $A --task gb1_low_vs_high --task gb1_sampled --task gb1_three_vs_rest --train-sizes 24,96,384,1536,full
+zoo eval $A --task stability --task fluorescence --train-sizes 24,96,384,1536,6144,full
+zoo eval --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding --task gb1_two_vs_rest \
+         --task gb1_three_vs_rest --task gb1_low_vs_high --task gb1_sampled
+B="--model unirep-augmented --model unirep-augmented-embedding"
+zoo eval $B --task gb1_two_vs_rest --train-sizes 24,96,full
+zoo eval $B --task gb1_low_vs_high --task gb1_sampled --task gb1_three_vs_rest --train-sizes 24,96,384,1536,full
+zoo eval $B --model unirep --task stability --task fluorescence --train-sizes 24,96,384,1536,6144,full
+# issue 14: the two fine-tunes left running, resumed (one thread each) until they finished
+OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip --task fluorescence --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task gb1_three_vs_rest --seeds 1
+wait
+# issue 13.4: five copies of the default stability recipe averaged (members 0-2 from the cache)
+zoo eval --model cnn-ensemble -o members=5 --task stability --seeds 1
+zoo leaderboard && zoo export
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
-# zoo eval --model unirep --model unirep-zeroshot --model unirep-augmented --model unirep-augmented-embedding \
-#          --task fluorescence                                  # one UniRep-1900 pass, ~55 min idle (16.6 seq/s)
 # zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16   # CPU seeds 1-2 (GPU has 3 seeds)
 # zoo eval --model cnn-ensemble --profile paper --task stability -o precision=bf16     # the CPU's ensemble
 # zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --no-clip --all  # issue 14
-#   running: unirep-64-finetune on fluorescence, unirep-256-finetune on gb1_three_vs_rest (one thread each)
+#   started, resumable: unirep-256-finetune on gb1_low_vs_high (one thread)

@@ -2,8 +2,9 @@
 checkpoint place (zoo.training): one mechanism for the CNN and the fine-tuned pretrained models.
 
 A checkpoint holds the network, the optimizer, both random generators, the epoch, the step count,
-the best-on-valid state and a fingerprint of the recipe; a checkpoint of another recipe, or a
-damaged one, is ignored and training starts over. Loaded with ``weights_only=True``.
+the best-on-valid state, the epochs' logged metrics (logged again into the resuming run, so it has
+the whole curve) and a fingerprint of the recipe; a checkpoint of another recipe, or a damaged one,
+is ignored and training starts over. Loaded with ``weights_only=True``.
 
 A finished training is kept too (:func:`save_finished`), keyed by recipe, seed and data, so that
 another job training the same thing takes it (:func:`load_finished`) instead of training again.
@@ -31,7 +32,12 @@ def save(state: dict[str, Any], rng: np.random.Generator) -> None:
     context = training.current()
     if context is None:
         return
-    full = {**state, "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state()}
+    full = {
+        **state,
+        "numpy_rng": json.dumps(rng.bit_generator.state),
+        "torch_rng": torch.get_rng_state(),
+        "epoch_metrics": json.dumps(context.history.get(context.part, [])),
+    }
     with atomic_path(context.checkpoint) as tmp:  # a kill mid-save leaves the previous checkpoint whole
         torch.save(full, tmp)
 
@@ -50,6 +56,8 @@ def load(recipe: str, rng: np.random.Generator) -> dict[str, Any] | None:
         return None
     rng.bit_generator.state = json.loads(state["numpy_rng"])
     torch.set_rng_state(state["torch_rng"])
+    for epoch, metrics in json.loads(state.get("epoch_metrics", "[]")):  # none in checkpoints made before
+        context.log_epoch(epoch, metrics)
     return state
 
 

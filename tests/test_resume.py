@@ -60,6 +60,10 @@ def test_a_killed_training_job_resumes_from_its_last_epoch_with_the_same_result(
     resumed, run = _predictions(env)
     assert int(run["params.hp.resumed_from_epoch"]) >= 1 and run["params.hp.epochs_done"] == "6"
     assert np.allclose(resumed["prediction"], expected["prediction"], atol=1e-5)
+    # the finished run draws the whole training curve, the epochs before the kill included
+    curve = Tracker(env["MLFLOW_TRACKING_URI"]).client.get_metric_history(run["run_id"], "epoch_valid_spearman")
+    assert [m.step for m in sorted(curve, key=lambda m: m.step)] == [1, 2, 3, 4, 5, 6]
+    assert np.allclose([m.value for m in sorted(curve, key=lambda m: m.step)], [m.value for m in history], atol=1e-5)
     assert not list(checkpoints.glob("*/checkpoint.pt"))
     statuses = sorted(r["status"] for r in Tracker(env["MLFLOW_TRACKING_URI"]).job_runs())
     assert statuses == ["FINISHED", "KILLED"]  # the killed attempt is marked, not left RUNNING

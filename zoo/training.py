@@ -21,7 +21,7 @@ import contextvars
 import dataclasses
 import hashlib
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
@@ -40,6 +40,9 @@ class JobContext:
     log: Callable[[dict[str, float], int], None]  # metrics at a step (epoch), shown as curves by MLflow
     part: str = ""  # a model trained inside the job (an ensemble's member): its own checkpoint and metrics
     reuse: bool = True  # finished training stored by other jobs may stand in (not under --force)
+    # each part's epochs logged so far (shared with the parts' contexts): a checkpoint keeps them, so a
+    # resumed job's run draws the whole training curve, not only the epochs after the resume
+    history: dict[str, list[tuple[int, dict[str, float]]]] = field(default_factory=dict)
 
     @property
     def checkpoint(self) -> Path:
@@ -47,6 +50,7 @@ class JobContext:
 
     def log_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         """Per-epoch metrics (e.g. ``train_loss``, ``valid_spearman``), logged while the job runs."""
+        self.history.setdefault(self.part, []).append((epoch, metrics))
         self.log({f"{self.part}_{k}" if self.part else k: v for k, v in metrics.items()}, epoch)
 
 
