@@ -134,3 +134,19 @@ def test_the_cli_says_why_a_zero_shot_model_runs_once(subset_dir, mlflow_uri, ca
     out = capsys.readouterr().out
     assert "1 jobs (1 models x 1 tasks)" in out and "1 ok" in out
     assert "unirep-64-zeroshot: zero-shot, no label read: one job on the full task stands for every" in out
+
+
+def test_the_curve_figure_draws_lines_and_levels_not_single_points():
+    """The stability figure had 30 legend entries, colours repeating: every configuration run on the
+    full split alone (an option tried once) was a lone marker at the right edge. Those stay in the
+    task's table and bar chart; the figure draws what has a curve, and the zero-shot levels."""
+    from zoo import figures
+    from zoo.analysis import Curve, Point
+
+    run = {"metrics.test_spearman": "0.5"}
+    curves = {
+        "linear": Curve("linear", False, [Point(24, [run]), Point(96, [run])]),
+        "cnn (filters=256)": Curve("cnn (filters=256)", False, [Point(96, [run])]),
+        "unirep-64-zeroshot": Curve("unirep-64-zeroshot", True, [Point(0, [run])], approach="zero-shot"),
+    }
+    assert list(figures.drawn_curves(curves)) == ["linear", "unirep-64-zeroshot"]

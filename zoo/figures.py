@@ -88,11 +88,22 @@ def task_bars(task: str, rows: list[Any], reference: list[dict[str, str]], path:
     return Path(path)
 
 
+def drawn_curves(curves: dict[str, Any]) -> dict[str, Any]:
+    """What a learning-curve figure draws: configurations run at two sizes or more, and zero-shot
+    levels. One run at one size (an option tried on the full split) is a row of the task's table and
+    bar chart; as a lone marker it only crowded the legend and made the colours repeat."""
+    drawn = {
+        key: c for key, c in curves.items() if len(c.points) >= 2 or (c.points and all(p.n == 0 for p in c.points))
+    }
+    return drawn or curves
+
+
 def learning_curve(task: str, curves: dict[str, Any], path: str | Path) -> Path:
     """Spearman against training-set size on a log axis: a line per configuration (a
     :class:`zoo.analysis.Curve`), each in its own colour; pretrained lines solid with circles,
     supervised ones dashed with squares, zero-shot ones a dotted level (no label read, so the same at
-    every N); bands: mean of the runs' test-set bootstrap intervals."""
+    every N); bands: mean of the runs' test-set bootstrap intervals. Only :func:`drawn_curves`."""
+    curves = drawn_curves(curves)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9.5, 4.8))
     colours = plt.cm.tab10(np.arange(10)) if len(curves) <= 10 else plt.cm.tab20(np.arange(20))
