@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from zoo_plugins.device import pick
 
-from zoo import Split
+from zoo import Split, names
 
 
 def masked_mean(hidden: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
@@ -205,7 +205,9 @@ class FineTuned:
             score = float(spearmanr(valid.targets, self.predict(valid.sequences)).statistic)
             if score > best[0]:
                 best = (score, copy.deepcopy(self._state()), epoch)
-            checkpoint.log_epoch(epoch, {"epoch_train_loss": float(np.mean(losses)), "epoch_valid_spearman": score})
+            checkpoint.log_epoch(
+                epoch, {names.EPOCH_TRAIN_LOSS: float(np.mean(losses)), names.EPOCH_VALID_SPEARMAN: score}
+            )
             checkpoint.save(
                 {
                     "recipe": recipe,

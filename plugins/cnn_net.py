@@ -13,7 +13,7 @@ from torch import nn
 from zoo_plugins import onehot
 from zoo_plugins.device import pick
 
-from zoo import Split
+from zoo import Split, names
 
 
 class OneHotConv(nn.Module):
@@ -301,10 +301,10 @@ class CNNRegressor:
                 done += 1
                 if self.progress:
                     self.progress(done, total, f"epoch {epoch + 1}/{r['epochs']}")
-            metrics = {"epoch_train_loss": float(np.mean(losses)), "epoch_lr": opt.param_groups[0]["lr"]}
+            metrics = {names.EPOCH_TRAIN_LOSS: float(np.mean(losses)), "epoch_lr": opt.param_groups[0]["lr"]}
             if r["select_on_valid"]:
                 score = float(spearmanr(valid.targets, self.predict(valid.sequences)).statistic)
-                metrics["epoch_valid_spearman"] = score
+                metrics[names.EPOCH_VALID_SPEARMAN] = score
                 if score > best[0]:
                     best = (score, copy.deepcopy(self.net.state_dict()), epoch + 1)
             checkpoint.log_epoch(epoch + 1, metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -188,6 +189,26 @@ def test_runs_left_running_by_a_dead_process_are_marked_killed(mlflow_uri):
     tracker.end_run(alive)
 
 
+def test_a_killed_training_says_how_far_it_got_and_that_a_rerun_resumes(mlflow_uri):
+    """A fine-tune killed at epoch 7 of 20 read only "the zoo eval running it was killed" on the page."""
+    tracker = Tracker(experiment="progress")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    tags = {**Tracker.owner_tags(), "pid": dead.stdout.strip(), "kind": "job"}
+    single, ensemble, untrained = (tracker.start_run(n, tags) for n in ("single", "ensemble", "untrained"))
+    for step, value in enumerate([0.5, 0.7, 0.6], start=1):
+        tracker.log_metrics(single, {"epoch_valid_spearman": value, "epoch_train_loss": 1.0}, step)
+    tracker.log_metrics(ensemble, {"member0_epoch_train_loss": 1.0, "member0_epoch_valid_spearman": 0.4}, 1)
+    tracker.log_metrics(ensemble, {"member1_epoch_train_loss": 1.0, "member1_epoch_valid_spearman": math.nan}, 1)
+    assert tracker.end_orphans() == 3
+    message = {r: tracker.client.get_run(r).data.tags["message"] for r in (single, ensemble, untrained)}
+    assert message[single].startswith("stopped after epoch 3 (best valid Spearman 0.700, epoch 2)")
+    assert "rerunning the same zoo eval" in message[single] and "resumes" in message[single]
+    assert message[ensemble].startswith(
+        "stopped with member0 after epoch 1 (best valid Spearman 0.400, epoch 1); member1 after epoch 1;"
+    )
+    assert message[untrained] == "the zoo eval running it was killed"  # no epoch ended: nothing to resume
+
+
 def test_each_job_logs_its_splits_as_mlflow_datasets(registry, subset_dir, mlflow_uri):
     tracker = Tracker(experiment="datasets")
     jobs = plan(registry, ["linear"], ["stability"], train_sizes=[40], seeds=1)
@@ -282,6 +303,8 @@ def test_ctrl_c_gives_one_line_and_marks_the_runs_killed(subset_dir, mlflow_uri,
     assert code == 130 and "zoo: interrupted." in err and "Traceback" not in err
     runs = [r for r in Tracker().job_runs() if r["tags.model"] == "ctrl-c-model"]
     assert runs and all(r["status"] == "KILLED" for r in runs)
+    # and the page says why, not "incomplete: the run did not finish"
+    assert all(r.get("tags.outcome") == "killed" and "interrupted" in r.get("tags.message", "") for r in runs)
 
 
 def test_a_read_only_store_is_one_line(tmp_path, subset_dir, capsys, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,6 +68,10 @@ def test_a_killed_training_job_resumes_from_its_last_epoch_with_the_same_result(
     assert not list(checkpoints.glob("*/checkpoint.pt"))
     statuses = sorted(r["status"] for r in Tracker(env["MLFLOW_TRACKING_URI"]).job_runs())
     assert statuses == ["FINISHED", "KILLED"]  # the killed attempt is marked, not left RUNNING
+    [stopped] = [r for r in Tracker(env["MLFLOW_TRACKING_URI"]).job_runs() if r["status"] == "KILLED"]
+    assert re.match(
+        r"stopped after epoch [1-5] \(best valid Spearman -?\d\.\d{3}, epoch \d\); rerunning", stopped["tags.message"]
+    )
 
 
 def test_an_ensemble_resumes_member_by_member_with_the_same_result(tmp_path, monkeypatch):

@@ -275,6 +275,25 @@ def test_not_run_models_are_listed_once_per_family():
     assert "not run:" not in text  # the per-task tables hold only what ran
 
 
+def test_each_stopped_training_is_listed_with_how_far_it_got():
+    """Two fine-tunes stopped mid-training on two tasks showed as one entry, one task's progress."""
+    runs = [
+        fake_run(
+            f"ft-{t}",
+            task=t,
+            model="u-finetune",
+            outcome="killed",
+            score=None,
+            pretrained=True,
+            **{"tags.message": f"stopped after epoch {e} (best valid Spearman 0.800, epoch {e})"},
+        )
+        for t, e in (("t1", 7), ("t2", 1))
+    ] + [fake_run("lin", task="t1"), fake_run("lin2", task="t2")]
+    section = page.render(analysis.analyse(runs)).split("## Models that did not run")[1]
+    assert "**u-finetune** (killed, t1): stopped after epoch 7" in section
+    assert "**u-finetune** (killed, t2): stopped after epoch 1" in section
+
+
 # --- low-N learning curves -----------------------------------------------------------------------
 
 from zoo import Split  # noqa: E402

@@ -482,18 +482,20 @@ class NotRun:
 
 
 def not_run(tables: dict[str, list[Row]]) -> list[NotRun]:
-    families: dict[str, NotRun] = {}
+    """Once per model family; a training stopped midway once per job, since each got its own distance."""
+    families: dict[tuple[str, ...], NotRun] = {}
     for task, table in tables.items():
         for row in table:
             if row.ok:
                 continue
             family = row.model.removesuffix("-finetune")
-            entry = families.setdefault(family, NotRun(family, [], row.status, row.message, []))
+            key = (family, task, row.label) if row.status == "killed" else (family,)
+            entry = families.setdefault(key, NotRun(family, [], row.status, row.message, []))
             if row.label not in entry.models:
                 entry.models.append(row.label)
             if task not in entry.tasks:
                 entry.tasks.append(task)
-    return sorted(families.values(), key=lambda e: e.family)
+    return sorted(families.values(), key=lambda e: (e.family, e.tasks))
 
 
 @dataclass

@@ -31,6 +31,9 @@ TEST_SPEARMAN, VALID_SPEARMAN = "test_spearman", "valid_spearman"
 CI_LOW, CI_HIGH = "test_spearman_ci_low", "test_spearman_ci_high"
 TEST_PEARSON, TEST_MSE = "test_pearson", "test_mse"
 THROUGHPUT, PREDICT_SECONDS = "test_predict_seq_per_s", "test_predict_seconds"
+# per epoch of a training, at step = epoch (``<part>_`` before them for an ensemble's member): the UI's
+# training curve, and how far a stopped job got
+EPOCH_TRAIN_LOSS, EPOCH_VALID_SPEARMAN = "epoch_train_loss", "epoch_valid_spearman"
 
 # artifacts
 PREDICTIONS = "test_predictions.csv"

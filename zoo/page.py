@@ -262,8 +262,8 @@ def not_run_section(board: Board) -> list[str]:
     out = [
         "## Models that did not run",
         "",
-        "Each model family once, with the reason its latest attempt gave. They are not ranked and never "
-        "count in a verdict.",
+        "Each model family once, with the reason its latest attempt gave; a training stopped midway once "
+        "per task, with how far it got. They are not ranked and never count in a verdict.",
         "",
     ]
     for e in board.not_run:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import socket
 import sys
@@ -234,6 +235,8 @@ class Tracker:
         for run in self.client.search_runs([self.experiment_id], query, max_results=50000):
             if message:
                 self.set_tags(run.info.run_id, {"outcome": "failed", "message": message[:1000]})
+            elif status == "KILLED":
+                self.mark_killed(run.info.run_id, "the zoo eval running it was interrupted")
             self.end_run(run.info.run_id, status)
 
     def finished_job_keys(self, key: str | None = None) -> set[str]:
@@ -260,12 +263,41 @@ class Tracker:
         ended = 0
         for run in self.client.search_runs([self.experiment_id], query, max_results=50000):
             if not process_alive(run.data.tags.get(names.PID, "")):
-                self.set_tags(
-                    run.info.run_id, {names.OUTCOME: "killed", names.MESSAGE: "the zoo eval running it was killed"}
-                )
+                self.mark_killed(run.info.run_id, "the zoo eval running it was killed")
                 self.end_run(run.info.run_id, "KILLED")
                 ended += 1
         return ended
+
+    def mark_killed(self, run_id: str, why: str) -> None:
+        """Tag a run that will never finish as killed: with how far its training got, where an epoch ended
+        (the page's "Models that did not run" then says what a rerun resumes), else with ``why``."""
+        self.set_tags(run_id, {names.OUTCOME: "killed", names.MESSAGE: self.training_progress(run_id) or why})
+
+    def training_progress(self, run_id: str) -> str:
+        """How far a stopped job's training got, from its per-epoch metrics ('' when no epoch ended, so
+        there is no checkpoint to resume from)."""
+        metrics = self.client.get_run(run_id).data.metrics
+        parts = []
+        for loss_key in sorted(k for k in metrics if k.endswith(names.EPOCH_TRAIN_LOSS)):
+            part = loss_key.removesuffix(names.EPOCH_TRAIN_LOSS).rstrip("_")  # an ensemble's member, or ''
+            last = max(m.step for m in self.client.get_metric_history(run_id, loss_key))
+            valid = [
+                m
+                for m in self.client.get_metric_history(
+                    run_id, loss_key.replace(names.EPOCH_TRAIN_LOSS, names.EPOCH_VALID_SPEARMAN)
+                )
+                if math.isfinite(m.value)
+            ]
+            best = max(valid, key=lambda m: (m.value, -m.step), default=None)
+            best_note = f" (best valid Spearman {best.value:.3f}, epoch {best.step})" if best else ""
+            parts.append(f"{part} after epoch {last}{best_note}".lstrip())
+        if not parts:
+            return ""
+        with_parts = "with " if any(not p.startswith("after") for p in parts) else ""
+        return (
+            f"stopped {with_parts}{'; '.join(parts)}; "
+            "rerunning the same zoo eval with the same ZOO_CACHE_DIR resumes from that epoch's checkpoint"
+        )
 
     @contextlib.contextmanager
     def claim(self, key: str) -> Iterator[bool]:
