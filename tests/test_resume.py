@@ -70,8 +70,10 @@ def test_a_killed_training_job_resumes_from_its_last_epoch_with_the_same_result(
     assert statuses == ["FINISHED", "KILLED"]  # the killed attempt is marked, not left RUNNING
     [stopped] = [r for r in Tracker(env["MLFLOW_TRACKING_URI"]).job_runs() if r["status"] == "KILLED"]
     assert re.match(
-        r"stopped after epoch [1-5] \(best valid Spearman -?\d\.\d{3}, epoch \d\); rerunning", stopped["tags.message"]
+        r"stopped after epoch [1-5] \(best valid Spearman -?\d\.\d{3}, epoch \d\)\. Fix: rerun ",
+        stopped["tags.message"],
     )
+    assert "`zoo eval --model cnn --task stability --seeds 1 -o filters=48 -o epochs=6" in stopped["tags.message"]
 
 
 def test_an_ensemble_resumes_member_by_member_with_the_same_result(tmp_path, monkeypatch):

@@ -273,6 +273,12 @@ class Tracker:
         (the page's "Models that did not run" then says what a rerun resumes), else with ``why``."""
         self.set_tags(run_id, {names.OUTCOME: "killed", names.MESSAGE: self.training_progress(run_id) or why})
 
+    def resume_command(self, run_id: str) -> str:
+        """The zoo eval that started a job's run, as typed (its invocation's ``command``), or ''."""
+        parent = self.client.get_run(run_id).data.tags.get("mlflow.parentRunId")
+        command = self.client.get_run(parent).data.params.get("command", "") if parent else ""
+        return command if command.startswith("zoo ") else ""
+
     def training_progress(self, run_id: str) -> str:
         """How far a stopped job's training got, from its per-epoch metrics ('' when no epoch ended, so
         there is no checkpoint to resume from)."""
@@ -294,9 +300,10 @@ class Tracker:
         if not parts:
             return ""
         with_parts = "with " if any(not p.startswith("after") for p in parts) else ""
+        command = self.resume_command(run_id)
         return (
-            f"stopped {with_parts}{'; '.join(parts)}; "
-            "rerunning the same zoo eval with the same ZOO_CACHE_DIR resumes from that epoch's checkpoint"
+            f"stopped {with_parts}{'; '.join(parts)}. Fix: rerun {f'`{command}`' if command else 'the same zoo eval'} "
+            "with the same ZOO_CACHE_DIR: it resumes from that epoch's checkpoint"
         )
 
     @contextlib.contextmanager

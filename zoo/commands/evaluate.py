@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from typing import Any
 
 from zoo import ZooError
@@ -191,6 +192,8 @@ def assay_task(registry, name: str, args: argparse.Namespace) -> str:
 def invocation(args: argparse.Namespace, models: list[str], tasks: list[str]) -> dict[str, Any]:
     """What the parent run records about this command."""
     return {
+        # as typed, without --force: what resumes this invocation's unfinished jobs
+        "command": shlex.join(["zoo", *(a for a in args.argv if a != "--force")])[:1000] if "argv" in args else "-",
         "models": ",".join(models),
         "tasks": ",".join(tasks),
         "seeds": args.seeds,
