@@ -78,6 +78,13 @@ PAPER_ENSEMBLE = {
         {"lens": 2048, "lr": [1e-5, 5e-5, 5e-6], "weight_decay": [0.0, 0.0, 0.0], "batch_size": 256, "epochs": 10},
     ]
 }
+# Other shapes an ensemble can add to its copies of the task's recipe (cnn-ensemble -o shapes=[...]), each
+# a change to that recipe: the paper's dilated variant, a wider kernel, a deeper net (docs/models.md)
+SHAPES: dict[str, dict[str, Any]] = {
+    "dilated": {"layers": 3, "dilations": [1, 2, 1]},
+    "kernel9": {"kernel": 9},
+    "deeper": {"layers": 5},
+}
 FALLBACK_TASK = "fluorescence"  # tasks without their own recipe get the one-layer net
 
 # None: the profile's recipe for the task decides
@@ -163,15 +170,18 @@ def make_ensemble(*, task, seed, profile, options, progress=None):
     """An ensemble of CNNs, predictions averaged. Under ``paper`` on stability, the paper's three nets
     (``PAPER_ENSEMBLE``), each with the job's seed: the same nets as ``cnn --profile paper`` and its
     dilated variant at that seed, so their finished training is reused. Otherwise ``members`` copies
-    of the task's recipe: member k of job seed s trains with seed s·m + k (no two ensemble jobs share
-    a member; those of seed 0 are ``cnn`` seeds 0 … m − 1)."""
+    of the task's recipe. ``shapes`` adds one member of each named shape (``SHAPES``; its change wins
+    over the options). Member k of job seed s trains with seed s·m + k, m members in all (no two
+    ensemble jobs share a member; at seed 0 the copies are ``cnn`` seeds 0, 1, …)."""
     from zoo_plugins.cnn_net import CNNRegressor
     from zoo_plugins.ensemble import Ensemble
 
-    chosen = {k: v for k, v in options.items() if k != "members" and v is not None}
+    chosen = {k: v for k, v in options.items() if k not in ("members", "shapes") and v is not None}
     variants = PAPER_ENSEMBLE.get(task) if profile == "paper" else None
-    members = len(variants) if variants else int(options.get("members") or 3)
-    recipes = [recipe(task, profile, {**(variants[k] if variants else {}), **chosen}) for k in range(members)]
+    shapes = list(options.get("shapes") or [])
+    base = [{**v, **chosen} for v in variants] if variants else [chosen] * int(options.get("members") or 3)
+    recipes = [recipe(task, profile, r) for r in base + [{**chosen, **SHAPES[s]} for s in shapes]]
+    members = len(recipes)
 
     def member(k: int):
         def step(done, total, note=""):  # one bar for the whole ensemble (members' totals may differ)
@@ -180,9 +190,22 @@ def make_ensemble(*, task, seed, profile, options, progress=None):
         member_seed = seed if variants else seed * members + k
         return CNNRegressor(recipes[k], seed=member_seed, progress=step if progress else None)
 
-    return Ensemble(member, members)
+    ensemble = Ensemble(member, members)
+    if shapes:
+        ensemble.params["member_shapes"] = ["recipe"] * len(base) + shapes
+    return ensemble
 
 
+ENSEMBLE_OPTIONS = {
+    **OPTIONS,
+    "members": Option(3, int, minimum=2, help="copies of the cnn recipe trained and averaged"),
+    "shapes": Option(
+        None,
+        list,
+        help='add one net of each of these shapes, e.g. ["dilated","kernel9"]: ' + ", ".join(SHAPES),
+        choices=tuple(SHAPES),
+    ),
+}
 RIDGES = ("onehot", "pairwise")  # cnn-linear-blend's second member: `linear` or `linear-pairwise`
 BLEND_OPTIONS = {
     **OPTIONS,
@@ -233,7 +256,7 @@ def register_models(register):
     register(
         "cnn-ensemble",
         make_ensemble,
-        options={**OPTIONS, "members": Option(3, int, minimum=2, help="CNNs trained and averaged")},
+        options=ENSEMBLE_OPTIONS,
         **trained,
         description="an ensemble of CNNs, predictions averaged (paper profile on stability: the paper's three "
         "nets; otherwise -o members=3 seeds of the cnn recipe)",

@@ -312,3 +312,27 @@ def test_a_cosine_schedule_decays_every_groups_learning_rate(fluorescence, tmp_p
     assert len(rates) == 4 and rates == sorted(rates, reverse=True)
     assert rates[-1] == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi * (steps - 1) / steps)))
     assert model.params["schedule"] == "cosine"
+
+
+def test_an_ensemble_adds_members_of_other_shapes():
+    """Issue 13.4, ensembles across architectures: ``-o shapes=[...]`` adds one net of each named shape
+    to the copies of the task's recipe. Member k of seed s keeps seed s·m + k (m members), so at seed 0
+    the copies are `cnn` seeds 0 … and their finished training is reused."""
+    from zoo_plugins import cnn
+
+    from zoo.contract import ContractError
+
+    options = {"members": 5, "shapes": ["dilated", "kernel9"], "epochs": 4}
+    mixed = cnn.make_ensemble(task="stability", seed=0, profile="default", options=options)
+    members = [mixed.make_member(k) for k in range(mixed.size)]
+    assert mixed.size == 7 and [m.seed for m in members] == list(range(7))
+    plain = cnn.make_cnn(task="stability", seed=3, profile="default", options={"epochs": 4}).recipe
+    assert members[3].recipe == plain  # the copies are `cnn`
+    assert members[5].recipe == {**plain, "layers": 3, "dilations": [1, 2, 1]}
+    assert members[6].recipe == {**plain, "kernel": 9}
+    assert mixed.params["member_shapes"] == ["recipe"] * 5 + ["dilated", "kernel9"]
+    spec = cnn.ENSEMBLE_OPTIONS["shapes"]
+    with pytest.raises(ContractError, match="Did you mean 'kernel9'"):
+        spec.check("cnn-ensemble", "shapes", ["dilated", "kernal9"])
+    with pytest.raises(ContractError, match="expected list"):
+        spec.check("cnn-ensemble", "shapes", "dilated")

@@ -31,7 +31,7 @@ class Option:
 
     ``kind`` is ``int``, ``float``, ``str``, ``bool``, ``list`` or None (any JSON value).
     ``minimum`` is inclusive; ``above`` is an exclusive lower bound (learning rates).
-    ``choices``: the only values accepted (``-o precision=auto|bf16|fp32``).
+    ``choices``: the only values accepted (``-o precision=auto|bf16|fp32``); for a list, its items.
     """
 
     default: Any = None
@@ -66,11 +66,12 @@ class Option:
                 f"{where}: expected {self.kind.__name__}, got {type(value).__name__}. "
                 f"Fix: give -o {name}=<{self.kind.__name__}>."
             )
-        if self.choices is not None and value not in self.choices:
-            known = sorted(map(str, self.choices))
-            close = difflib.get_close_matches(str(value), known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ContractError(f"{where}: choose one of {', '.join(known)}.{hint}")
+        for item in value if isinstance(value, list) else [value]:  # a list: each of its items
+            if self.choices is not None and item not in self.choices:
+                known = sorted(map(str, self.choices))
+                close = difflib.get_close_matches(str(item), known, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ContractError(f"{where}: {item!r} is not one of {', '.join(known)}.{hint}")
         return value
 
 
