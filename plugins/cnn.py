@@ -202,7 +202,7 @@ ENSEMBLE_OPTIONS = {
     "shapes": Option(
         None,
         list,
-        help='add one net of each of these shapes, e.g. ["dilated","kernel9"]: ' + ", ".join(SHAPES),
+        help='add one net of each named shape to the copies, e.g. ["dilated","kernel9"] (docs/models.md)',
         choices=tuple(SHAPES),
     ),
 }
