@@ -121,8 +121,17 @@ wait
 # issue 13.4: five copies of the default stability recipe averaged (members 0-2 from the cache)
 zoo eval --model cnn-ensemble -o members=5 --task stability --seeds 1
 zoo leaderboard && zoo export
+# issue 14: UniRep-256 on gb1_low_vs_high, resumed at epoch 8 until it stopped early (one thread)
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task gb1_low_vs_high --seeds 1
+# issue 13.4: other shapes of the default stability recipe (seed 0 each; none beats recipe 1 on valid), then
+# an ensemble across architectures: recipe 1's five copies (from the cache) and one net of two other shapes
+zoo eval --model cnn --task stability --seeds 1 -o 'dilations=[1,2,1]'
+zoo eval --model cnn --task stability --seeds 1 -o layers=5
+zoo eval --model cnn --task stability --seeds 1 -o kernel=9
+zoo eval --model cnn-ensemble -o members=5 -o 'shapes=["dilated","kernel9"]' --task stability --seeds 1
+zoo leaderboard && zoo export
 # queued, not all finished yet (CPU time; each resumes where it stopped; see the closing notes):
 # zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16   # CPU seeds 1-2 (GPU has 3 seeds)
 # zoo eval --model cnn-ensemble --profile paper --task stability -o precision=bf16     # the CPU's ensemble
 # zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --no-clip --all  # issue 14
-#   started, resumable: unirep-256-finetune on gb1_low_vs_high (one thread)
+#   started, resumable: unirep-256-finetune on stability and on gb1_sampled (one thread each)

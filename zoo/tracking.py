@@ -273,16 +273,17 @@ class Tracker:
         (the page's "Models that did not run" then says what a rerun resumes), else with ``why``."""
         self.set_tags(run_id, {names.OUTCOME: "killed", names.MESSAGE: self.training_progress(run_id) or why})
 
-    def resume_command(self, run_id: str) -> str:
-        """The zoo eval that started a job's run, as typed (its invocation's ``command``), or ''."""
-        parent = self.client.get_run(run_id).data.tags.get("mlflow.parentRunId")
+    def resume_command(self, tags: dict[str, str]) -> str:
+        """The zoo eval that started a job's run (of these tags), as typed (its invocation's ``command``), or ''."""
+        parent = tags.get("mlflow.parentRunId")
         command = self.client.get_run(parent).data.params.get("command", "") if parent else ""
         return command if command.startswith("zoo ") else ""
 
     def training_progress(self, run_id: str) -> str:
         """How far a stopped job's training got, from its per-epoch metrics ('' when no epoch ended, so
         there is no checkpoint to resume from)."""
-        metrics = self.client.get_run(run_id).data.metrics
+        run = self.client.get_run(run_id)
+        metrics = run.data.metrics
         parts = []
         for loss_key in sorted(k for k in metrics if k.endswith(names.EPOCH_TRAIN_LOSS)):
             part = loss_key.removesuffix(names.EPOCH_TRAIN_LOSS).rstrip("_")  # an ensemble's member, or ''
@@ -300,7 +301,7 @@ class Tracker:
         if not parts:
             return ""
         with_parts = "with " if any(not p.startswith("after") for p in parts) else ""
-        command = self.resume_command(run_id)
+        command = self.resume_command(run.data.tags)
         return (
             f"stopped {with_parts}{'; '.join(parts)}. Fix: rerun {f'`{command}`' if command else 'the same zoo eval'} "
             "with the same ZOO_CACHE_DIR: it resumes from that epoch's checkpoint"
