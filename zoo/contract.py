@@ -71,7 +71,8 @@ class Option:
                 known = sorted(map(str, self.choices))
                 close = difflib.get_close_matches(str(item), known, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise ContractError(f"{where}: {item!r} is not one of {', '.join(known)}.{hint}")
+                which = f" {item!r}:" if isinstance(value, list) else ""
+                raise ContractError(f"{where}:{which} choose one of {', '.join(known)}.{hint}")
         return value
 
 
