@@ -284,7 +284,7 @@ class Tracker:
         there is no checkpoint to resume from)."""
         run = self.client.get_run(run_id)
         metrics = run.data.metrics
-        parts = []
+        parts, members = [], False
         for loss_key in sorted(k for k in metrics if k.endswith(names.EPOCH_TRAIN_LOSS)):
             part = loss_key.removesuffix(names.EPOCH_TRAIN_LOSS).rstrip("_")  # an ensemble's member, or ''
             last = max(m.step for m in self.client.get_metric_history(run_id, loss_key))
@@ -298,9 +298,10 @@ class Tracker:
             best = max(valid, key=lambda m: (m.value, -m.step), default=None)
             best_note = f" (best valid Spearman {best.value:.3f}, epoch {best.step})" if best else ""
             parts.append(f"{part} after epoch {last}{best_note}".lstrip())
+            members = members or bool(part)
         if not parts:
             return ""
-        with_parts = "with " if any(not p.startswith("after") for p in parts) else ""
+        with_parts = "with " if members else ""
         command = self.resume_command(run.data.tags)
         return (
             f"stopped {with_parts}{'; '.join(parts)}. Fix: rerun {f'`{command}`' if command else 'the same zoo eval'} "
