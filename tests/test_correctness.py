@@ -203,7 +203,8 @@ def test_a_killed_training_says_how_far_it_got_and_that_a_rerun_resumes(mlflow_u
     message = {r: tracker.client.get_run(r).data.tags["message"] for r in (single, ensemble, untrained)}
     assert message[single].startswith("stopped after epoch 3 (best valid Spearman 0.700, epoch 2)")
     assert message[single].endswith(
-        "Fix: rerun the same zoo eval with the same ZOO_CACHE_DIR: it resumes from that epoch's checkpoint"
+        "Fix: rerun the same zoo eval with the same ZOO_CHECKPOINT_DIR (unset: ZOO_CACHE_DIR): it resumes from that "
+        "epoch's checkpoint"
     )
     assert message[ensemble].startswith(
         "stopped with member0 after epoch 1 (best valid Spearman 0.400, epoch 1); member1 after epoch 1. Fix:"

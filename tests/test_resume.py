@@ -176,3 +176,50 @@ def test_finished_training_is_taken_by_another_job_and_force_trains_afresh(tmp_p
         forced = cnn.make_cnn(task="t", seed=0, profile="default", options=options)
         forced.fit(task.train, task.valid)
     assert "reused_training" not in trained.params and "reused_training" not in forced.params
+
+
+def test_a_training_resumes_on_another_machine_from_checkpoints_carried_in_zoo_checkpoint_dir(tmp_path, monkeypatch):
+    """A long fine-tune outlives the machine it started on: ZOO_CHECKPOINT_DIR puts the epoch checkpoints
+    where they can be kept (a repository, a durable volume), apart from the cache. Stopped on one machine,
+    the job resumes on another whose cache is empty, with the result of an uninterrupted run."""
+    from zoo_plugins import cnn
+
+    from zoo import training
+    from zoo.testing import tiny_task
+
+    task = tiny_task(n_train=48, n_valid=16, n_test=16)
+    options = {"filters": 4, "epochs": 3, "batch_size": 16}
+
+    def build(progress=None):
+        return cnn.make_cnn(task="t", seed=0, profile="default", options=options, progress=progress)
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "straight"))
+    with training.job("job", lambda m, step: None):
+        straight = build()
+        straight.fit(task.train, task.valid)
+    expected = straight.predict(task.test.sequences)
+
+    carried = tmp_path / "carried"
+    monkeypatch.setenv("ZOO_CHECKPOINT_DIR", str(carried))
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "first machine"))
+
+    def interrupt(done, total, note=""):
+        if note.startswith("epoch 2/"):
+            raise KeyboardInterrupt
+
+    with training.job("job", lambda m, step: None):
+        try:
+            build(interrupt).fit(task.train, task.valid)
+        except KeyboardInterrupt:
+            pass
+    assert [p.name for p in carried.glob("*/*")] == ["checkpoint.pt"]
+    assert not (tmp_path / "first machine" / "checkpoints").exists()
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "second machine"))  # nothing of the first one's cache
+    with training.job("job", lambda m, step: None):
+        resumed = build()
+        resumed.fit(task.train, task.valid)
+    assert resumed.params["resumed_from_epoch"] == 1
+    assert np.allclose(resumed.predict(task.test.sequences), expected, atol=1e-5)
+    training.discard("job")
+    assert not list(carried.glob("*/*"))  # deleted once the run is recorded, as in the cache

@@ -305,7 +305,7 @@ class Tracker:
         command = self.resume_command(run.data.tags)
         return (
             f"stopped {with_parts}{'; '.join(parts)}. Fix: rerun {f'`{command}`' if command else 'the same zoo eval'} "
-            "with the same ZOO_CACHE_DIR: it resumes from that epoch's checkpoint"
+            "with the same ZOO_CHECKPOINT_DIR (unset: ZOO_CACHE_DIR): it resumes from that epoch's checkpoint"
         )
 
     @contextlib.contextmanager

@@ -20,6 +20,7 @@ import contextlib
 import contextvars
 import dataclasses
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ _CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("zo
 @dataclass
 class JobContext:
     key: str  # the job key: the same configuration on the same data
-    folder: Path  # <cache>/checkpoints/<key>/
+    folder: Path  # <checkpoint root>/<key>/ (checkpoint_root)
     log: Callable[[dict[str, float], int], None]  # metrics at a step (epoch), shown as curves by MLflow
     part: str = ""  # a model trained inside the job (an ensemble's member): its own checkpoint and metrics
     reuse: bool = True  # finished training stored by other jobs may stand in (not under --force)
@@ -59,10 +60,21 @@ def current() -> JobContext | None:
     return _CURRENT.get()
 
 
-def checkpoint_folder(key: str) -> Path:
+CHECKPOINT_DIR = "ZOO_CHECKPOINT_DIR"  # where epoch checkpoints go when they must outlive the cache
+
+
+def checkpoint_root() -> Path:
+    """``ZOO_CHECKPOINT_DIR``, or ``<cache>/checkpoints``. A separate place because a long training may
+    outlive its machine: the checkpoints (not the cache's embeddings and trained nets) can then be kept in
+    a repository or on a durable volume, and the job resumes wherever that folder is found again."""
     from zoo.cache import cache_dir
 
-    return cache_dir() / "checkpoints" / key
+    override = os.environ.get(CHECKPOINT_DIR)
+    return Path(override) if override else cache_dir() / "checkpoints"
+
+
+def checkpoint_folder(key: str) -> Path:
+    return checkpoint_root() / key
 
 
 def finished_path(recipe: str, splits: Sequence[Split]) -> Path:
