@@ -281,7 +281,7 @@ class CNNRegressor:
             self.net.load_state_dict(finished["net"])
             self.params.update(finished["params"], reused_training=True)
             return
-        state = checkpoint.load(recipe, rng)
+        state = checkpoint.load(recipe, rng, weights="net")
         if state is not None:  # resume: the same recipe stopped after state["epoch"] epochs
             self.net.load_state_dict(state["net"])
             opt.load_state_dict(state["opt"])
@@ -320,6 +320,7 @@ class CNNRegressor:
                     "done": done,
                 },
                 rng,
+                weights="net",
             )
         self.params["epochs_done"] = r["epochs"]
         if best[1] is not None:

@@ -213,6 +213,11 @@ def test_a_training_resumes_on_another_machine_from_checkpoints_carried_in_zoo_c
         except KeyboardInterrupt:
             pass
     assert [p.name for p in carried.glob("*/*")] == ["checkpoint.pt"]
+    import torch
+    from zoo_plugins.checkpoint import BEST_IS_LAST
+
+    saved = torch.load(next(carried.glob("*/checkpoint.pt")), weights_only=True)
+    assert saved["epoch"] == saved["best_epoch"] == 1 and saved["best_state"] == BEST_IS_LAST  # not stored twice
     assert not (tmp_path / "first machine" / "checkpoints").exists()
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "second machine"))  # nothing of the first one's cache
