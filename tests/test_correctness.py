@@ -320,6 +320,21 @@ def test_a_read_only_store_is_one_line(tmp_path, subset_dir, capsys, monkeypatch
     assert "Traceback" not in err and sum(line.startswith("zoo: error") for line in err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("variable", ["ZOO_CACHE_DIR", "ZOO_CHECKPOINT_DIR"])
+def test_a_cache_or_checkpoint_folder_that_cannot_be_one_is_one_line_before_any_compute(
+    variable, tmp_path, subset_dir, mlflow_uri, capsys, monkeypatch
+):
+    """ZOO_CHECKPOINT_DIR under a file failed each job after its first epoch with a bare NotADirectoryError;
+    ZOO_CACHE_DIR there ended in a traceback."""
+    (tmp_path / "a file").write_text("")
+    monkeypatch.setenv(variable, str(tmp_path / "a file" / "folder"))
+    assert main(["eval", "--model", "cnn", "--task", "stability", "--data-dir", str(subset_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"{variable}={tmp_path / 'a file' / 'folder'}: cannot make that folder" in err and "Fix: point" in err
+    assert "Traceback" not in err and sum(line.startswith("zoo: error") for line in err.splitlines()) == 1
+    assert not [r for r in Tracker().job_runs() if r["tags.model"] == "cnn"]  # nothing started
+
+
 def test_zoo_load_plugins_can_leave_one_out(monkeypatch):
     from zoo.plugins import discover
 

@@ -28,6 +28,25 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("protein-zoo"))
 
 
+def check_folder(folder: Path, variable: str) -> None:
+    """Before any compute: ``folder`` (where ``variable`` points, or its default) can be made and written
+    in. Otherwise a job would fail only when it first saves there, after minutes of training."""
+    import tempfile
+
+    from zoo import ZooError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        where = f"{variable}={folder}" if os.environ.get(variable) else f"{folder} (the default; {variable} is unset)"
+        reason = "it is a file" if folder.is_file() else exc.strerror or str(exc)
+        raise ZooError(
+            f"{where}: cannot make that folder or write in it ({reason}). "
+            f"Fix: point {variable} at a folder you can write to."
+        ) from exc
+
+
 def sequence_key(sequence: str) -> str:
     return hashlib.blake2b(sequence.encode(), digest_size=16).hexdigest()
 

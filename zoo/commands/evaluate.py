@@ -126,12 +126,14 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from zoo.cache import cache_dir, check_folder
     from zoo.commands.output import console as make_console
     from zoo.contract import ZERO_SHOT
     from zoo.plugins import discover
     from zoo.progress import Reporter
     from zoo.runner import Runner, plan
     from zoo.tracking import Tracker
+    from zoo.training import CHECKPOINT_DIR, checkpoint_root
 
     if not (args.all or args.model or args.task):
         raise ZooError("say what to run: --all, or --model and/or --task. See `zoo eval --help`.")
@@ -152,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         train_sizes=args.train_sizes,
     )
     tracker = Tracker()  # fails here, before any compute, if the store is unreachable
+    check_folder(cache_dir(), "ZOO_CACHE_DIR")
+    check_folder(checkpoint_root(), CHECKPOINT_DIR)
     synced = tracker.sync_pending()  # results kept while the server was down count before planning
     if synced:
         console.print(f"synced {synced} tracking writes kept while {tracker.uri} was unreachable", markup=False)
