@@ -134,4 +134,15 @@ zoo leaderboard && zoo export
 # zoo eval --model cnn --profile paper --task stability --seeds 3 -o precision=bf16   # CPU seeds 1-2 (GPU has 3 seeds)
 # zoo eval --model cnn-ensemble --profile paper --task stability -o precision=bf16     # the CPU's ensemble
 # zoo eval --model unirep-64-finetune --model unirep-256-finetune --profile paper --no-clip --all  # issue 14
-#   started, resumable: unirep-256-finetune on stability and on gb1_sampled (one thread each)
+#   started, resumable: unirep-256-finetune on stability (2 of 20 epochs; its checkpoint was lost with
+#   that session's machine, before checkpoints/ existed, so it starts over), and
+#   zoo eval --model cnn-ensemble -o members=5 -o 'shapes=["dilated","kernel9"]' --task fluorescence --seeds 1
+#   (stopped in its dilated member's first epoch; its checkpoint was lost the same way)
+# issue 14: trainings that outlive a session keep their epoch checkpoints in the repository's checkpoints/
+# (ZOO_CHECKPOINT_DIR), committed when the session stops; the next session resumes them (checkpoints/README.md).
+# UniRep-256 on gb1_sampled started over (its cache-only checkpoint was lost with the last machine), and
+# UniRep-64 on stability again with a higher cap: at -o epochs=20 its valid was still rising at epoch 19
+export ZOO_CHECKPOINT_DIR=checkpoints
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task gb1_sampled --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task stability --seeds 1
+wait
