@@ -13,7 +13,8 @@
 #   (BENCH_STEPS=0 skips bench/precision.py; PY and WHEELS name another python and wheel folder)
 # UniRep-1900 takes two calls of one warm machine, the weights split between them (UNIREP1900=1
 # bash bench/gpu_prepare.sh): `stage` carrying .whl .gpudata .gpuw1, then at once
-# `unirep-1900` carrying .gpudata .gpuw2 (TRAIN_S: seconds of training for the timed runs, default 360).
+# `unirep-1900` carrying .gpudata .gpuw2 (TRAIN_S: seconds of training for the timed runs, default 360;
+# TASKS: which of them, e.g. TASKS="stability fluorescence").
 # The first call fits in 64 MiB only with the published bundle out of the index for both calls:
 #   git rm -r -q --cached leaderboard/runs; echo /leaderboard/runs/ >> .git/info/exclude
 #   ... the two calls ...; git reset -q leaderboard/runs; and that line out of .git/info/exclude
@@ -68,9 +69,10 @@ unirep-1900)  # UniRep-1900 fine-tuned (issue 14): its 73 MB came in two calls (
     # (paper). The others cannot finish 20 epochs in one call: the same epochs and early stopping,
     # stopped after TRAIN_S seconds of training, with the best valid epoch kept (the default profile,
     # max_seconds); a run records its epochs, steps and best epoch.
+    # TASKS names a subset of the timed ones (fewer jobs: more steps each), and then skips the small pair.
     TIMED="-o max_steps=1000000 -o max_seconds=${TRAIN_S:-360} --seeds 1"
-    zoo u1900small --model unirep-finetune --profile paper --no-clip --seeds 1 --task gb1_one_vs_rest --task gb1_two_vs_rest &
-    for task in gb1_three_vs_rest gb1_low_vs_high gb1_sampled stability fluorescence; do
+    [ -n "${TASKS:-}" ] || zoo u1900small --model unirep-finetune --profile paper --no-clip --seeds 1 --task gb1_one_vs_rest --task gb1_two_vs_rest &
+    for task in ${TASKS:-gb1_three_vs_rest gb1_low_vs_high gb1_sampled stability fluorescence}; do
         zoo "u1900$task" --model unirep-finetune $TIMED --task $task &
     done
     ;;
