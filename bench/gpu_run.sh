@@ -15,9 +15,9 @@
 # bash bench/gpu_prepare.sh): `stage` carrying .whl .gpudata .gpuw1, then at once
 # `unirep-1900` carrying .gpudata .gpuw2 (TRAIN_S: seconds of training for the timed runs, default 360;
 # TASKS: which of them, e.g. TASKS="stability fluorescence").
-# The first call fits in 64 MiB only with the published bundle out of the index for both calls:
-#   git rm -r -q --cached leaderboard/runs; echo /leaderboard/runs/ >> .git/info/exclude
-#   ... the two calls ...; git reset -q leaderboard/runs; and that line out of .git/info/exclude
+# The calls fit in 64 MiB only with the published bundle and checkpoints/ out of the index for both:
+#   git rm -r -q --cached leaderboard/runs checkpoints; both folders in .git/info/exclude
+#   ... the two calls ...; git reset -q leaderboard/runs checkpoints; those lines out of .git/info/exclude
 set -u
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 OUT=${OUT:?set OUT to a folder for the results}

@@ -146,3 +146,12 @@ export ZOO_CHECKPOINT_DIR=checkpoints
 OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task gb1_sampled --seeds 1 &
 OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task stability --seeds 1
 wait
+# issue 14: UniRep-1900 fine-tuned on stability and fluorescence alone on an H100 (two jobs sharing the card,
+# one 512 s call after `stage`; the published bundle and checkpoints/ out of the index for the two calls):
+#   OUT=... bash bench/gpu_run.sh stage
+#   OUT=... BUDGET=570 TRAIN_S=430 TASKS="stability fluorescence" bash bench/gpu_run.sh unirep-1900
+#   zoo import <each bundle in its bundles.tgz>
+# then the two carried trainings resumed from checkpoints/ (one thread each)
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task gb1_sampled --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task gb1_sampled --seeds 1
+wait
