@@ -304,8 +304,9 @@ class Tracker:
         with_parts = "with " if members else ""
         command = self.resume_command(run.data.tags)
         return (
-            f"stopped {with_parts}{'; '.join(parts)}. Fix: rerun {f'`{command}`' if command else 'the same zoo eval'} "
-            "with the same ZOO_CHECKPOINT_DIR (unset: ZOO_CACHE_DIR): it resumes from that epoch's checkpoint"
+            f"stopped {with_parts}{'; '.join(parts)}. Fix: rerun {f'`{command}`' if command else 'the same zoo eval'}: "
+            "it resumes from that epoch's checkpoint where ZOO_CHECKPOINT_DIR (unset: ZOO_CACHE_DIR) still holds it, "
+            "else it starts over"
         )
 
     @contextlib.contextmanager
