@@ -377,3 +377,23 @@ def test_progress_eta_is_the_average_rate_since_the_job_started_not_the_last_hal
     last = [line for line in out.getvalue().splitlines() if ": step" in line][-1]
     # 101 steps in 200 s: 0.505/s, and the 499 steps left take 988 s
     assert last.strip() == "unirep-64-finetune/fluorescence/seed0 epoch 4/10: step 501/1000, 0.5/s, eta 0:16:28"
+
+
+def test_progress_without_a_terminal_writes_a_line_at_least_every_minute():
+    """A UniRep-256 fine-tune logged to a file wrote 'epoch 1/20: step 1/134040' and nothing more for
+    150 s (a tenth of 20 epochs is two of them), so a probe on a lent GPU came back without its rate."""
+    import io
+
+    from rich.console import Console
+
+    from zoo.progress import Reporter
+
+    now = [0.0]
+    out = io.StringIO()
+    with Reporter(Console(file=out, force_terminal=False, width=40), clock=lambda: now[0]) as reporter:
+        reporter.start_job("unirep-256-finetune/stability/seed0", 0, 1)
+        for done in range(1, 301):  # one step a second, far from a tenth of 134,040
+            reporter.step(done, 134_040, "epoch 1/20")
+            now[0] += 1.0
+    steps = [line.split(": step ")[1].split("/")[0] for line in out.getvalue().splitlines() if ": step" in line]
+    assert steps == ["1", "61", "121", "181", "241"]

@@ -1,12 +1,14 @@
 """Rich progress bars with an ETA: one for the jobs, one for the steps of the current job; and one
 line per finished job. Bars need a terminal: where there is none (a log file, CI, nohup), the steps
-are reported as plain lines instead, one at each new epoch (or other note) and every tenth of the job.
+are reported as plain lines instead, one at each new epoch (or other note), every tenth of the job,
+and at least once a minute (a tenth of a 20-epoch training can be hours apart).
 
 A pass's rate and ETA are its average since it started (or resumed) in this process: rich's own
 estimate looks at the last 30 s only, so an epoch's validation pause swung the ETA tenfold."""
 
 from __future__ import annotations
 
+import math
 from time import monotonic
 from typing import Callable
 
@@ -23,6 +25,8 @@ from rich.progress import (
 from rich.text import Text
 
 from zoo.messages import keep_fix
+
+LINE_EVERY = 60.0  # seconds: the longest a log goes without a line while a job runs
 
 
 def _clock(seconds: float) -> str:
@@ -63,6 +67,7 @@ class Reporter:
         self._steps = self._progress.add_task("", total=None, visible=False)
         self._job = ""
         self._last: tuple[str | None, int, int] = (None, 0, -1)  # the note, total and tenth last written
+        self._written = -math.inf  # when that line was written
         self._origin: tuple[int, int, float] | None = None  # the pass's total, first step and time
 
     def __enter__(self) -> "Reporter":
@@ -77,6 +82,7 @@ class Reporter:
         self._job = name
         self._progress.reset(self._steps, total=None, description=f"  {name} steps", visible=True)
         self._last = (None, 0, -1)
+        self._written = -math.inf
         self._origin = None
 
     def job_finished(self, done: int, total: int, outcome) -> None:
@@ -102,10 +108,10 @@ class Reporter:
             self._line(done, total, note, rate, eta)
 
     def _line(self, done: int, total: int, note: str | None, speed: float | None, eta: float | None) -> None:
-        tenth = 10 * done // total
-        if (note, total) == self._last[:2] and tenth <= self._last[2]:
+        tenth, now = 10 * done // total, self._clock()
+        if (note, total) == self._last[:2] and tenth <= self._last[2] and now - self._written < LINE_EVERY:
             return  # a new note or a new total (a job's next pass, e.g. test after train) starts over
-        self._last = (note, total, tenth)
+        self._last, self._written = (note, total, tenth), now
         rate = f", {speed:.1f}/s" if speed else ""
         when = f", eta {_clock(eta)}" if eta is not None else ""
         what = f"{self._job} {note}" if note else self._job
