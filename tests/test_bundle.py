@@ -26,6 +26,7 @@ def source_store(tmp_path_factory, subset_dir):
     uri = f"sqlite:///{root / 'mlflow.db'}"
     mp = pytest.MonkeyPatch()
     mp.setenv("MLFLOW_TRACKING_URI", uri)
+    mp.setenv("ZOO_CACHE_DIR", str(root / "cache"))  # the CNNs train here, not reuse another test's training
     mp.chdir(root)
     assert (
         main(
@@ -103,6 +104,22 @@ def test_export_import_and_a_page_from_the_bundle_alone(source_store, tmp_path, 
     assert main(["leaderboard", "--output", "third/README.md"]) == 0
     assert _page(tmp_path / "third" / "README.md") == _page(tmp_path / "board" / "README.md")
     assert (tmp_path / "fresh" / "mlartifacts").is_dir()  # a sqlite store keeps its artifacts beside it
+
+    # the training curves come too: an imported run drew no curve, its per-epoch metrics all at step 0
+    def curves(uri: str) -> dict:
+        tracker = Tracker(uri)
+        return {
+            (r["run_name"], r["tags.job_key"], key): [
+                (m.step, m.value) for m in tracker.client.get_metric_history(r["run_id"], key)
+            ]
+            for r in tracker.job_runs()
+            for key in ("epoch_train_loss", "epoch_valid_spearman")
+            if f"metrics.{key}" in r
+        }
+
+    source_curves = curves(uri)
+    assert len(source_curves) == 8 and all(points == [(1, points[0][1])] for points in source_curves.values())
+    assert curves(fresh) == source_curves
 
     # browse them: `zoo ui` serves the imported store, and the runs come back over MLflow's REST API
     from conftest import zoo_ui

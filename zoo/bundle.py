@@ -4,7 +4,8 @@ Layout (documented for readers in the bundle's own README.md):
 
 - ``runs.jsonl``: one run per line, sorted by run id, keys sorted: ``run_id``, ``run_name``,
   ``status``, ``start_time``, ``end_time``, ``tags``, ``params``, ``metrics``, ``datasets``
-  (MLflow dataset inputs), ``testset`` (a test-set id, for runs with predictions).
+  (MLflow dataset inputs), ``testset`` (a test-set id, for runs with predictions), ``histories``
+  (for a run that trained by epochs: each per-epoch metric as ``[step, value]`` pairs).
 - ``testsets/<id>.npz``: ``sequences`` and float64 ``targets`` of one test split, shared by every
   run tested on it.
 - ``predictions/<run_id>.npz``: one float32 ``prediction`` per test sequence, in test-set order.
@@ -35,8 +36,9 @@ The MLflow runs behind the leaderboard beside this folder, written by `zoo expor
 - `runs.jsonl`: one run per line, sorted by run id, keys sorted: `run_id`, `run_name`, `status`,
   `start_time` and `end_time` (ms since the epoch), `tags`, `params`, `metrics` (as MLflow holds
   them: `job_key`, `model`, `task`, `seed`, `options`, `test_spearman`, ...), `datasets` (the
-  MLflow dataset inputs: name, digest, source, context train/valid/test) and, for a run with
-  predictions, `testset`.
+  MLflow dataset inputs: name, digest, source, context train/valid/test), for a run with
+  predictions, `testset`, and for a run that trained by epochs, `histories`: each per-epoch metric
+  (`epoch_train_loss`, `epoch_valid_spearman`, ...) as `[step, value]` pairs, its training curve.
 - `testsets/<testset>.npz`: `sequences` and float64 `targets` of one test split, stored once.
 - `predictions/<run_id>.npz`: `prediction`, one float32 per test sequence, in test-set order.
 
@@ -83,9 +85,11 @@ def export(
     predictions: Callable[[str], Any],
     folder: str | Path,
     progress: Callable[[int, int], None] | None = None,
+    histories: Callable[[str, list[str]], dict[str, list]] | None = None,
 ) -> dict[str, int]:
-    """Write ``runs`` (flat run dicts) and the test predictions of the successful ones to ``folder``.
-    Files of runs no longer exported are removed, so the folder is exactly the bundle."""
+    """Write ``runs`` (flat run dicts) and the test predictions of the successful ones to ``folder``;
+    ``histories(run_id, keys)`` gives the per-epoch metrics' curves. Files of runs no longer exported
+    are removed, so the folder is exactly the bundle."""
     folder = Path(folder)
     (folder / "predictions").mkdir(parents=True, exist_ok=True)
     (folder / "testsets").mkdir(exist_ok=True)
@@ -93,6 +97,9 @@ def export(
     lines, kept_predictions, kept_testsets = [], set(), set()
     for i, run in enumerate(runs):
         record = _nest(run)
+        curves = [k for k in record["metrics"] if names.per_epoch(k)]
+        if histories and curves:
+            record["histories"] = histories(run["run_id"], curves)
         if run.get(f"tags.{names.OUTCOME}") == "ok":
             frame = predictions(run["run_id"])
             sequences, targets = list(frame["sequence"]), frame["target"].to_numpy(np.float64)

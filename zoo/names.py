@@ -34,6 +34,13 @@ THROUGHPUT, PREDICT_SECONDS = "test_predict_seq_per_s", "test_predict_seconds"
 # per epoch of a training, at step = epoch (``<part>_`` before them for an ensemble's member): the UI's
 # training curve, and how far a stopped job got
 EPOCH_TRAIN_LOSS, EPOCH_VALID_SPEARMAN = "epoch_train_loss", "epoch_valid_spearman"
+EPOCH_PREFIX = "epoch_"  # every per-epoch metric's name starts so (after a member's prefix): epoch_lr too
+
+
+def per_epoch(metric: str) -> bool:
+    """A metric logged once an epoch (a curve), rather than once a run."""
+    return metric.startswith(EPOCH_PREFIX) or f"_{EPOCH_PREFIX}" in metric
+
 
 # artifacts
 PREDICTIONS = "test_predictions.csv"

@@ -203,6 +203,13 @@ class Tracker:
         frame["prediction"] = as_float32(frame["prediction"])
         return frame
 
+    def metric_histories(self, run_id: str, keys) -> dict[str, list[list[float]]]:
+        """Each key's logged values as ``[step, value]`` pairs, in step order (a training's curves)."""
+        return {
+            key: [[m.step, m.value] for m in sorted(self.client.get_metric_history(run_id, key), key=lambda m: m.step)]
+            for key in sorted(keys)
+        }
+
     def import_run(self, record: dict, predictions, extra_tags: dict[str, str]) -> str:
         """Recreate an exported run (zoo.bundle) here, with its times, status, datasets and predictions."""
         tags = {k: str(v) for k, v in record.get("tags", {}).items() if k != "mlflow.parentRunId"}
@@ -215,7 +222,9 @@ class Tracker:
         run_id = run.info.run_id
         self.log_params(run_id, record.get("params", {}))
         stamp = int(record.get("end_time") or record.get("start_time") or time.time() * 1000)
-        metrics = [(k, float(v), stamp) for k, v in sorted(record.get("metrics", {}).items())]
+        curves = record.get("histories", {})  # per-epoch metrics at their steps, so the UI draws the curves
+        metrics = [(k, float(v), stamp, 0) for k, v in sorted(record.get("metrics", {}).items()) if k not in curves]
+        metrics += [(k, float(v), stamp, int(step)) for k, points in sorted(curves.items()) for step, v in points]
         for start in range(0, len(metrics), 1000):  # MLflow caps a batch at 1000 metrics
             self._write("log_batch", run=run_id, metrics=metrics[start : start + 1000])
         if record.get("datasets"):

@@ -146,7 +146,7 @@ def export(args: argparse.Namespace) -> int:
 
     tracker, runs, predictions = _store_source()
     chosen = [r for r in runs if analysis.succeeded(r)] if args.all else analysis.used_runs(runs)
-    counts = write_bundle(chosen, predictions, args.output)
+    counts = write_bundle(chosen, predictions, args.output, histories=tracker.metric_histories)
     size = Bundle(args.output).size_bytes()
     print(
         f"wrote {args.output}: {counts['runs']} runs, {counts['predictions']} prediction files, "
