@@ -163,3 +163,21 @@ def test_the_published_page_is_the_bundles_page(tmp_path):
     assert main(["leaderboard", "--from", str(ROOT / "leaderboard" / "runs"), "--output", str(out)]) == 0
     assert _page(out) == _page(published)
     assert "/work/" not in published.read_text() and str(ROOT) not in published.read_text()
+
+
+def test_a_run_imported_without_its_curve_exports_none_rather_than_one_at_step_0(tmp_path):
+    """Runs imported before bundles kept curves hold their epoch metrics at step 0 alone; exporting that
+    as a curve would show a training of one point at epoch 0."""
+    from zoo.bundle import export
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    old = {"run_id": "a" * 32, "run_name": "cnn/stability/seed0", "status": "KILLED", "start_time": 1}
+    old |= {"tags": {"kind": "job"}, "params": {}, "metrics": {"epoch_train_loss": 0.5}}
+    tracker.import_run(old, None, {})
+    trained = tracker.start_run("cnn/stability/seed1", {"kind": "job"})
+    for epoch, loss in ((1, 0.9), (2, 0.7)):
+        tracker.log_metrics(trained, {"epoch_train_loss": loss}, epoch)
+    tracker.end_run(trained, "KILLED")
+    export(tracker.job_runs(), None, tmp_path / "bundle", histories=tracker.metric_histories)
+    histories = {r["run_name"]: r.get("histories") for r in Bundle(tmp_path / "bundle").records}
+    assert histories == {"cnn/stability/seed0": None, "cnn/stability/seed1": {"epoch_train_loss": [[1, 0.9], [2, 0.7]]}}

@@ -99,7 +99,10 @@ def export(
         record = _nest(run)
         curves = [k for k in record["metrics"] if names.per_epoch(k)]
         if histories and curves:
-            record["histories"] = histories(run["run_id"], curves)
+            # epochs count from 1: a curve of step 0 alone is a run imported before curves were exported
+            kept = {k: points for k, points in histories(run["run_id"], curves).items() if points[-1][0] >= 1}
+            if kept:
+                record["histories"] = kept
         if run.get(f"tags.{names.OUTCOME}") == "ok":
             frame = predictions(run["run_id"])
             sequences, targets = list(frame["sequence"]), frame["target"].to_numpy(np.float64)
