@@ -194,6 +194,21 @@ def test_tracking_server_dropping_mid_run_loses_nothing(server, subset_dir, tmp_
     assert rerun.returncode == 0 and "6 skipped" in rerun.stdout, rerun.stdout[-2000:]
 
 
+def test_a_server_dropping_while_a_job_is_checked_goes_offline_instead_of_a_traceback(server, tmp_path, monkeypatch):
+    """CI once failed the test above with a traceback and exit 1: the server went away just as the runner
+    asked whether the next job had finished meanwhile (a read), and only writes went offline."""
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    tracker = Tracker(server.uri)
+    server.stop()
+    try:
+        assert tracker.finished_job_keys("a-job-key") == set()  # unknown offline: the job runs, journalled
+        assert tracker.journal is not None
+        run = tracker.start_run("job", {"kind": "job"})
+        assert run.startswith("offline-") and len(list((tmp_path / "spool").rglob("*.jsonl"))) == 1
+    finally:
+        server.start()
+
+
 def test_sync_resumes_after_an_interrupted_replay_and_skips_a_torn_line(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     journal = spool.Journal("http://example.invalid")

@@ -104,8 +104,7 @@ class Tracker:
             try:
                 return self.apply(op, fields, {})
             except Exception as exc:
-                remote = self.uri.startswith(("http://", "https://"))
-                if not remote or not (connection_lost(exc) or not server_answers(self.uri)):
+                if not self._go_offline(exc):
                     text = str(exc)
                     first = (
                         "the store is read-only (attempt to write a readonly database)"
@@ -117,19 +116,27 @@ class Tracker:
                         f"Fix: make the store writable (file permissions, disk space), or point "
                         f"MLFLOW_TRACKING_URI at a store you can write to."
                     ) from exc
-                from zoo.spool import Journal
-
-                self.journal = Journal(self.uri)
-                print(
-                    f"zoo: warning: the MLflow tracking server {self.uri} stopped answering "
-                    f"({type(exc).__name__}). Results are kept in {self.journal.path} until `zoo sync`.",
-                    file=sys.stderr,
-                    flush=True,
-                )
         if op == "create_run":
             fields["id"] = f"offline-{uuid.uuid4().hex}"
         self.journal.append(op, **fields)
         return fields.get("id")
+
+    def _go_offline(self, exc: BaseException) -> bool:
+        """After a failed call: if a tracking server stopped answering, keep the rest of this process's
+        writes in a journal for `zoo sync` and say so; False when the failure is something else."""
+        remote = self.uri.startswith(("http://", "https://"))
+        if not remote or not (connection_lost(exc) or not server_answers(self.uri)):
+            return False
+        from zoo.spool import Journal
+
+        self.journal = Journal(self.uri)
+        print(
+            f"zoo: warning: the MLflow tracking server {self.uri} stopped answering "
+            f"({type(exc).__name__}). Results are kept in {self.journal.path} until `zoo sync`.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return True
 
     def apply(self, op: str, fields: dict[str, Any], ids: dict[str, str]) -> str | None:
         """Perform one write on the store; ``ids`` maps offline run ids to real ones (for replay)."""
@@ -255,7 +262,12 @@ class Tracker:
         query = f"{JOB_FILTER} and tags.{names.OUTCOME} = 'ok' and attributes.status = 'FINISHED'"
         if key:
             query += f" and tags.{names.JOB_KEY} = '{key}'"
-        runs = self.client.search_runs([self.experiment_id], query, max_results=50000)
+        try:
+            runs = self.client.search_runs([self.experiment_id], query, max_results=50000)
+        except Exception as exc:  # asked before each job: the server may drop between two jobs
+            if self._go_offline(exc):
+                return set()
+            raise
         return {r.data.tags.get(names.JOB_KEY, "") for r in runs}
 
     @staticmethod
