@@ -159,16 +159,22 @@ class Tracker:
         elif op == "log_inputs":
             from mlflow.entities import Dataset, DatasetInput, InputTag
 
-            self.client.log_inputs(
-                run_id,
-                [
-                    DatasetInput(
-                        Dataset(d["name"], d["digest"], d["source_type"], d["source"]),
-                        [InputTag("mlflow.data.context", d["context"])],
-                    )
-                    for d in fields["datasets"]
-                ],
-            )
+            inputs = [
+                DatasetInput(
+                    Dataset(d["name"], d["digest"], d["source_type"], d["source"]),
+                    [InputTag("mlflow.data.context", d["context"])],
+                )
+                for d in fields["datasets"]
+            ]
+            try:
+                self.client.log_inputs(run_id, inputs)
+            except Exception as exc:
+                # MLflow's SQL store looks a dataset up, then inserts it: two jobs logging the same task's
+                # splits at once (Ray workers) both insert, and one fails. Its transaction rolled back;
+                # once more finds the other's row and only links it.
+                if "UNIQUE constraint failed: datasets" not in str(exc):
+                    raise
+                self.client.log_inputs(run_id, inputs)
         elif op == "terminate":
             self.client.set_terminated(run_id, fields["status"])
         else:
