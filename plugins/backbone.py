@@ -139,7 +139,8 @@ class FineTuned:
     def fit(self, train: Split, valid: Split) -> None:
         """Whole epochs (under ``paper``) or bounded steps (the CPU profile). After each whole epoch:
         valid Spearman, the best epoch's weights kept (TAPE's early stopping on valid), a checkpoint and
-        per-epoch metrics; a killed job resumes from its last finished epoch."""
+        per-epoch metrics; a killed job resumes from its last finished epoch, or from inside a long epoch
+        (a checkpoint every ZOO_CHECKPOINT_SECONDS, zoo.training.checkpoint_seconds)."""
         from scipy.stats import spearmanr
         from zoo_plugins import checkpoint
         from zoo_plugins.precision import resolve, train_step
@@ -171,6 +172,7 @@ class FineTuned:
         # the requested precision: an `auto` job resumes even if its timing probe chose otherwise this time
         recipe = checkpoint.fingerprint({**p, "precision": requested, "seed": self.seed, "n_train": len(train)})
         state = checkpoint.load(recipe, rng)
+        inside: tuple[np.ndarray, list[float], int] | None = None  # a checkpoint saved inside an epoch
         if state is not None:
             self._load(state["model"])
             opt.load_state_dict(state["opt"])
@@ -179,7 +181,25 @@ class FineTuned:
                 state["epoch"],
                 state["done"],
             )
-            p["resumed_from_epoch"] = epoch
+            p["resumed_from_epoch"], p["resumed_from_step"] = epoch, step
+            if "order" in state:  # the epoch's shuffle, its losses so far and where it stood
+                inside = (state["order"].numpy(), list(state["losses"]), int(state["position"]))
+
+        def save(**inside_epoch: Any) -> None:
+            checkpoint.save(
+                {
+                    "recipe": recipe,
+                    "model": self._state(),
+                    "opt": opt.state_dict(),
+                    "best_score": best[0],
+                    "best_state": best[1],
+                    "best_epoch": best[2],
+                    "epoch": epoch,
+                    "done": step,
+                    **inside_epoch,
+                },
+                rng,
+            )
 
         def out_of_time() -> bool:
             return bool(p["max_seconds"]) and time.perf_counter() - start > p["max_seconds"]
@@ -189,12 +209,16 @@ class FineTuned:
 
         while step < total and not out_of_time() and not converged():
             self.backbone.train()
-            order, losses = rng.permutation(len(train)), []
-            for begin in range(0, len(order), p["batch_size"]):
+            order, losses, first = inside or (rng.permutation(len(train)), [], 0)
+            inside = None
+            for begin in range(first, len(order), p["batch_size"]):
                 idx = order[begin : begin + p["batch_size"]]
                 forward = partial(self._forward, [train.sequences[i] for i in idx])
                 losses.append(train_step(opt, forward, y[idx], self.precision, self.device))
                 step += 1
+                following = begin + p["batch_size"]
+                if following < len(order) and step < total and checkpoint.due():  # a long epoch: save inside it
+                    save(order=torch.from_numpy(order), losses=losses, position=following)
                 if self.progress:
                     self.progress(step, int(total), f"epoch {epoch + 1}/{p['epochs']}")
                 if step >= total or out_of_time():
@@ -208,19 +232,7 @@ class FineTuned:
             checkpoint.log_epoch(
                 epoch, {names.EPOCH_TRAIN_LOSS: float(np.mean(losses)), names.EPOCH_VALID_SPEARMAN: score}
             )
-            checkpoint.save(
-                {
-                    "recipe": recipe,
-                    "model": self._state(),
-                    "opt": opt.state_dict(),
-                    "best_score": best[0],
-                    "best_state": best[1],
-                    "best_epoch": best[2],
-                    "epoch": epoch,
-                    "done": step,
-                },
-                rng,
-            )
+            save()
         if best[1] is not None:
             self._load(best[1])
             p["best_epoch"] = best[2]

@@ -1,5 +1,6 @@
 """Saving and restoring a torch training loop at epoch boundaries, through the running job's
 checkpoint place (zoo.training): one mechanism for the CNN and the fine-tuned pretrained models.
+A loop whose epochs are long also saves inside an epoch when :func:`due` says so.
 
 A checkpoint holds the network, the optimizer, both random generators, the epoch, the step count,
 the best-on-valid state, the epochs' logged metrics (logged again into the resuming run, so it has
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import warnings
 from typing import Any
 
@@ -35,11 +37,12 @@ BEST_IS_LAST = "the weights saved with this epoch"
 
 def save(state: dict[str, Any], rng: np.random.Generator, weights: str = "model") -> None:
     """Save ``state`` (tensors, numbers, strings) plus both random generators; no-op outside zoo eval.
-    ``state[weights]`` holds the network's weights."""
+    ``state[weights]`` holds the network's weights; a state saved inside an epoch has ``position``."""
     context = training.current()
     if context is None:
         return
-    if state.get("best_state") is not None and state.get("best_epoch") == state.get("epoch"):
+    at_epoch_end = "position" not in state  # saved inside an epoch, the weights have moved past the best's
+    if at_epoch_end and state.get("best_state") is not None and state.get("best_epoch") == state.get("epoch"):
         state = {**state, "best_state": BEST_IS_LAST}
     full = {
         **state,
@@ -49,6 +52,14 @@ def save(state: dict[str, Any], rng: np.random.Generator, weights: str = "model"
     }
     with atomic_path(context.checkpoint) as tmp:  # a kill mid-save leaves the previous checkpoint whole
         torch.save(full, tmp)
+    context.saved_at = time.monotonic()
+
+
+def due() -> bool:
+    """Whether a loop that can save inside an epoch should do so now: ZOO_CHECKPOINT_SECONDS have passed
+    since the job's last checkpoint (or its start). Always False outside zoo eval."""
+    context = training.current()
+    return context is not None and time.monotonic() - context.saved_at >= training.checkpoint_seconds()
 
 
 def load(recipe: str, rng: np.random.Generator, weights: str = "model") -> dict[str, Any] | None:

@@ -204,8 +204,8 @@ def test_a_killed_training_says_how_far_it_got_and_that_a_rerun_resumes(mlflow_u
     assert message[single].startswith("stopped after epoch 3 (best valid Spearman 0.700, epoch 2)")
     # the checkpoint may be gone by the time the page is read (a machine given back): the fix must not promise it
     assert message[single].endswith(
-        "Fix: rerun the same zoo eval: it resumes from that epoch's checkpoint where ZOO_CHECKPOINT_DIR "
-        "(unset: ZOO_CACHE_DIR) still holds it, else it starts over"
+        "Fix: rerun the same zoo eval: it resumes from its last checkpoint (that epoch's, or one saved inside a "
+        "later epoch) where ZOO_CHECKPOINT_DIR (unset: ZOO_CACHE_DIR) still holds it, else it starts over"
     )
     assert message[ensemble].startswith(
         "stopped with member0 after epoch 1 (best valid Spearman 0.400, epoch 1); member1 after epoch 1. Fix:"
@@ -332,6 +332,20 @@ def test_a_cache_or_checkpoint_folder_that_cannot_be_one_is_one_line_before_any_
     assert main(["eval", "--model", "cnn", "--task", "stability", "--data-dir", str(subset_dir)]) == 2
     err = capsys.readouterr().err
     assert f"{variable}={tmp_path / 'a file' / 'folder'}: cannot make that folder" in err and "Fix: point" in err
+    assert "Traceback" not in err and sum(line.startswith("zoo: error") for line in err.splitlines()) == 1
+    assert not [r for r in Tracker().job_runs() if r["tags.model"] == "cnn"]  # nothing started
+
+
+@pytest.mark.parametrize("value", ["ten minutes", "-5"])
+def test_a_checkpoint_interval_that_is_not_seconds_is_one_line_before_any_compute(
+    value, tmp_path, subset_dir, mlflow_uri, capsys, monkeypatch
+):
+    """ZOO_CHECKPOINT_SECONDS is read inside a training's first epoch: a typo there must not cost the epoch."""
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("ZOO_CHECKPOINT_SECONDS", value)
+    assert main(["eval", "--model", "cnn", "--task", "stability", "--data-dir", str(subset_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"ZOO_CHECKPOINT_SECONDS={value!r} is not a number of seconds" in err and "Fix: set it to 0 or more" in err
     assert "Traceback" not in err and sum(line.startswith("zoo: error") for line in err.splitlines()) == 1
     assert not [r for r in Tracker().job_runs() if r["tags.model"] == "cnn"]  # nothing started
 

@@ -332,6 +332,67 @@ def test_finetuning_whole_epochs_keeps_the_best_valid_epoch_and_resumes_after_an
     assert np.allclose(resumed.predict(task.test.sequences), straight.predict(task.test.sequences), atol=1e-5)
 
 
+def test_a_long_epoch_is_checkpointed_inside_the_epoch_and_resumes_there_with_the_same_result(
+    tiny_esm, offline_hub, tmp_path, monkeypatch
+):
+    """An epoch of UniRep-256 on stability takes an hour on a CPU core: a stop loses at most
+    ZOO_CHECKPOINT_SECONDS of it. Stopped at step 12 (inside the third epoch) with a checkpoint due
+    after every step, the job resumes at step 12, not at the second epoch's end (step 10), and ends
+    as an uninterrupted run does, with the whole training curve logged."""
+    from zoo_plugins import esm
+
+    from zoo import training
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    folder, _ = tiny_esm
+    task = tiny_task(n_train=40, n_valid=16, n_test=16)
+    options = {"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 3, "max_steps": 1, "max_seconds": 1}
+
+    def build(progress=None):
+        return esm.make_finetuned(
+            "esm2_t6_8M_UR50D", task="t", seed=0, profile="paper", options=options, progress=progress
+        )
+
+    with training.job("straight", lambda m, step: None):
+        straight = build()
+        straight.fit(task.train, task.valid)
+
+    def interrupt(done, total, note=None):
+        if done == 12:
+            raise KeyboardInterrupt
+
+    monkeypatch.setenv("ZOO_CHECKPOINT_SECONDS", "0")
+    logged: list[int] = []
+    with training.job("stopped", lambda m, step: logged.append(step)):
+        with pytest.raises(KeyboardInterrupt):
+            build(interrupt).fit(task.train, task.valid)
+        resumed = build()
+        resumed.fit(task.train, task.valid)
+    assert resumed.params["resumed_from_step"] == 12 and resumed.params["resumed_from_epoch"] == 2
+    assert resumed.params["steps_done"] == 15 and resumed.params["epochs_done"] == 3
+    assert logged == [1, 2, 1, 2, 3]  # the first attempt's epochs, then the whole curve again in the resumed run
+    assert np.allclose(resumed.predict(task.test.sequences), straight.predict(task.test.sequences), atol=1e-5)
+    assert resumed.params["best_epoch"] == straight.params["best_epoch"]
+
+
+def test_a_checkpoint_saved_inside_an_epoch_keeps_the_best_epochs_own_weights(tmp_path, monkeypatch):
+    """At an epoch's end whose epoch is the best, the best weights are the saved ones and are stored once;
+    inside the next epoch the weights have moved on, so the best epoch's must be stored beside them."""
+    from zoo_plugins import checkpoint
+
+    from zoo import training
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    best, moved = {"w": torch.zeros(3)}, {"w": torch.ones(3)}
+    rng = np.random.default_rng(0)
+    with training.job("inside", lambda m, step: None):
+        state = {"recipe": "r", "model": moved, "best_state": best, "best_epoch": 2, "epoch": 2}
+        checkpoint.save({**state, "position": 8}, rng)
+        assert torch.equal(checkpoint.load("r", rng)["best_state"]["w"], best["w"])
+        checkpoint.save(state, rng)  # the same numbers at an epoch's end: best is taken to be the saved weights
+        assert torch.equal(checkpoint.load("r", rng)["best_state"]["w"], moved["w"])
+
+
 def test_fine_tuning_stops_early_when_valid_stops_improving(tiny_esm, offline_hub, tmp_path, monkeypatch):
     """Issue 14.2, to convergence: at most `epochs`, stopped `patience` epochs after the best valid epoch,
     whose weights are kept; the run records epochs, steps, the chosen epoch and whether it stopped early."""

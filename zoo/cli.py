@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="protein-zoo: is pretraining necessary for protein fitness-landscape prediction?",
         epilog="Environment: ZOO_DATA_DIR (local data), ZOO_LOAD_PLUGINS (which plugins load; -name leaves one "
         "out), ZOO_CACHE_DIR (downloads, embeddings), ZOO_CHECKPOINT_DIR (training checkpoints; default "
-        "$ZOO_CACHE_DIR/checkpoints), MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).",
+        "$ZOO_CACHE_DIR/checkpoints), ZOO_CHECKPOINT_SECONDS (a fine-tune's epoch is also checkpointed inside "
+        "itself this often; default 600), MLFLOW_TRACKING_URI (default sqlite:///mlflow.db).",
     )
     parser.add_argument("--version", action="version", version=f"protein-zoo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

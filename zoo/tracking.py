@@ -332,7 +332,8 @@ class Tracker:
         command = self.resume_command(run.data.tags)
         return (
             f"stopped {with_parts}{'; '.join(parts)}. Fix: rerun {f'`{command}`' if command else 'the same zoo eval'}: "
-            "it resumes from that epoch's checkpoint where ZOO_CHECKPOINT_DIR (unset: ZOO_CACHE_DIR) still holds it, "
+            "it resumes from its last checkpoint (that epoch's, or one saved inside a later epoch) where "
+            "ZOO_CHECKPOINT_DIR (unset: ZOO_CACHE_DIR) still holds it, "
             "else it starts over"
         )
 

@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ class JobContext:
     # each part's epochs logged so far (shared with the parts' contexts): a checkpoint keeps them, so a
     # resumed job's run draws the whole training curve, not only the epochs after the resume
     history: dict[str, list[tuple[int, dict[str, float]]]] = field(default_factory=dict)
+    saved_at: float = field(default_factory=time.monotonic)  # the last checkpoint (or the job's start)
 
     @property
     def checkpoint(self) -> Path:
@@ -61,6 +63,27 @@ def current() -> JobContext | None:
 
 
 CHECKPOINT_DIR = "ZOO_CHECKPOINT_DIR"  # where epoch checkpoints go when they must outlive the cache
+CHECKPOINT_SECONDS = "ZOO_CHECKPOINT_SECONDS"  # how often a long epoch is checkpointed inside itself
+DEFAULT_CHECKPOINT_SECONDS = 600.0
+
+
+def checkpoint_seconds() -> float:
+    """``ZOO_CHECKPOINT_SECONDS`` (default 600): a training loop that can save inside an epoch does so
+    when that long has passed since its last checkpoint, so a stop loses at most that much of an
+    epoch that takes an hour (UniRep-256 on stability, one CPU core)."""
+    from zoo import ZooError
+
+    raw = os.environ.get(CHECKPOINT_SECONDS, "")
+    try:
+        value = float(raw) if raw.strip() else DEFAULT_CHECKPOINT_SECONDS
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ZooError(
+            f"{CHECKPOINT_SECONDS}={raw!r} is not a number of seconds. Fix: set it to 0 or more "
+            f"(e.g. {CHECKPOINT_SECONDS}=600), or unset it for the default, {DEFAULT_CHECKPOINT_SECONDS:.0f}."
+        )
+    return value
 
 
 def checkpoint_root() -> Path:

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     from zoo.progress import Reporter
     from zoo.runner import Runner, plan
     from zoo.tracking import Tracker
-    from zoo.training import CHECKPOINT_DIR, checkpoint_root
+    from zoo.training import CHECKPOINT_DIR, checkpoint_root, checkpoint_seconds
 
     if not (args.all or args.model or args.task):
         raise ZooError("say what to run: --all, or --model and/or --task. See `zoo eval --help`.")
@@ -156,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     tracker = Tracker()  # fails here, before any compute, if the store is unreachable
     check_folder(cache_dir(), "ZOO_CACHE_DIR")
     check_folder(checkpoint_root(), CHECKPOINT_DIR)
+    checkpoint_seconds()  # a bad ZOO_CHECKPOINT_SECONDS fails here, not an hour into a training
     synced = tracker.sync_pending()  # results kept while the server was down count before planning
     if synced:
         console.print(f"synced {synced} tracking writes kept while {tracker.uri} was unreachable", markup=False)
