@@ -335,7 +335,7 @@ def test_finetuning_whole_epochs_keeps_the_best_valid_epoch_and_resumes_after_an
 def test_a_long_epoch_is_checkpointed_inside_the_epoch_and_resumes_there_with_the_same_result(
     tiny_esm, offline_hub, tmp_path, monkeypatch
 ):
-    """An epoch of UniRep-256 on stability takes an hour on a CPU core: a stop loses at most
+    """An epoch of UniRep-256 on fluorescence takes 26 minutes on a CPU core: a stop loses at most
     ZOO_CHECKPOINT_SECONDS of it. Stopped at step 12 (inside the third epoch) with a checkpoint due
     after every step, the job resumes at step 12, not at the second epoch's end (step 10), and ends
     as an uninterrupted run does, with the whole training curve logged."""

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     tracker = Tracker()  # fails here, before any compute, if the store is unreachable
     check_folder(cache_dir(), "ZOO_CACHE_DIR")
     check_folder(checkpoint_root(), CHECKPOINT_DIR)
-    checkpoint_seconds()  # a bad ZOO_CHECKPOINT_SECONDS fails here, not an hour into a training
+    checkpoint_seconds()  # a bad ZOO_CHECKPOINT_SECONDS fails here, not minutes into a training
     synced = tracker.sync_pending()  # results kept while the server was down count before planning
     if synced:
         console.print(f"synced {synced} tracking writes kept while {tracker.uri} was unreachable", markup=False)
