@@ -322,10 +322,8 @@ def test_finetuning_whole_epochs_keeps_the_best_valid_epoch_and_resumes_after_an
             raise KeyboardInterrupt
 
     with training.job("stopped", lambda m, step: None):
-        try:
+        with pytest.raises(KeyboardInterrupt):  # the stop really happened, inside the training
             build(interrupt).fit(task.train, task.valid)
-        except KeyboardInterrupt:
-            pass
         resumed = build()
         resumed.fit(task.train, task.valid)
     assert resumed.params["resumed_from_epoch"] == 2
