@@ -291,24 +291,30 @@ def test_finetuned_variant_trains_end_to_end(tiny_esm, offline_hub):
     assert np.isfinite(model.predict(task.test.sequences)).all()
 
 
-def test_finetuning_whole_epochs_keeps_the_best_valid_epoch_and_resumes_after_an_interrupt(
-    tiny_esm, offline_hub, tmp_path, monkeypatch
-):
-    """Under `paper` a fine-tuned model trains whole epochs, keeps the best valid epoch, and, stopped
-    in its third epoch (Ctrl-C), resumes from the second epoch's checkpoint with the same result."""
+def _three_epochs_of_tiny_esm(folder):
+    """40 training rows at batch 8: 5 steps an epoch, 3 epochs under `paper`; ``build(progress)`` a fresh model."""
     from zoo_plugins import esm
 
-    from zoo import training
-
-    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
-    folder, _ = tiny_esm
-    task = tiny_task(n_train=40, n_valid=16, n_test=16)
     options = {"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 3, "max_steps": 1, "max_seconds": 1}
 
     def build(progress=None):
         return esm.make_finetuned(
             "esm2_t6_8M_UR50D", task="t", seed=0, profile="paper", options=options, progress=progress
         )
+
+    return tiny_task(n_train=40, n_valid=16, n_test=16), build
+
+
+def test_finetuning_whole_epochs_keeps_the_best_valid_epoch_and_resumes_after_an_interrupt(
+    tiny_esm, offline_hub, tmp_path, monkeypatch
+):
+    """Under `paper` a fine-tuned model trains whole epochs, keeps the best valid epoch, and, stopped
+    in its third epoch (Ctrl-C), resumes from the second epoch's checkpoint with the same result."""
+
+    from zoo import training
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    task, build = _three_epochs_of_tiny_esm(tiny_esm[0])
 
     logged: list[tuple[int, dict]] = []
     with training.job("straight", lambda m, step: logged.append((step, m))):
@@ -337,19 +343,11 @@ def test_a_long_epoch_is_checkpointed_inside_the_epoch_and_resumes_there_with_th
     ZOO_CHECKPOINT_SECONDS of it. Stopped at step 12 (inside the third epoch) with a checkpoint due
     after every step, the job resumes at step 12, not at the second epoch's end (step 10), and ends
     as an uninterrupted run does, with the whole training curve logged."""
-    from zoo_plugins import esm
 
     from zoo import training
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
-    folder, _ = tiny_esm
-    task = tiny_task(n_train=40, n_valid=16, n_test=16)
-    options = {"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 3, "max_steps": 1, "max_seconds": 1}
-
-    def build(progress=None):
-        return esm.make_finetuned(
-            "esm2_t6_8M_UR50D", task="t", seed=0, profile="paper", options=options, progress=progress
-        )
+    task, build = _three_epochs_of_tiny_esm(tiny_esm[0])
 
     with training.job("straight", lambda m, step: None):
         straight = build()
