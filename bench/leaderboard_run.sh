@@ -159,3 +159,11 @@ OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip 
 wait -n  # and once a thread is free, gb1_low_vs_high likewise (best epoch 19 of 20 at the cap)
 OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task gb1_low_vs_high --seeds 1
 wait
+# next session: gb1_low_vs_high resumed at epoch 20 from checkpoints/ and stopped early after 36 (best 33);
+# UniRep-256 on fluorescence and stability started (one thread each), checkpointed every 600 s inside
+# their epochs as well (ZOO_CHECKPOINT_SECONDS) and carried in checkpoints/ (each resumes there)
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task stability --seeds 1 &
+# and UniRep-64 on fluorescence with the higher cap (at -o epochs=20 its best epoch was 19 of 20)
+OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task fluorescence --seeds 1
+wait
