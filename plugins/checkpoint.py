@@ -59,7 +59,7 @@ def due() -> bool:
     """Whether a loop that can save inside an epoch should do so now: ZOO_CHECKPOINT_SECONDS have passed
     since the job's last checkpoint (or its start). Always False outside zoo eval."""
     context = training.current()
-    return context is not None and time.monotonic() - context.saved_at >= training.checkpoint_seconds()
+    return context is not None and time.monotonic() - context.saved_at >= context.checkpoint_every
 
 
 def load(recipe: str, rng: np.random.Generator, weights: str = "model") -> dict[str, Any] | None:

@@ -46,6 +46,7 @@ class JobContext:
     # resumed job's run draws the whole training curve, not only the epochs after the resume
     history: dict[str, list[tuple[int, dict[str, float]]]] = field(default_factory=dict)
     saved_at: float = field(default_factory=time.monotonic)  # the last checkpoint (or the job's start)
+    checkpoint_every: float = field(default_factory=lambda: checkpoint_seconds())  # read once a job, not each step
 
     @property
     def checkpoint(self) -> Path:
