@@ -3,7 +3,8 @@
 Under ``paper`` it is the paper's model: scikit-learn's Ridge with alpha 1 on raw one-hot.
 Under ``default`` alpha is chosen on the valid split, with the same standardised ridge head and
 alpha grid as the frozen pretrained models (``zoo_plugins.ridge``), so both sides of the verdict
-get the same selection budget. ``-o alpha=X`` fixes alpha in either profile.
+get the same selection budget. ``-o alpha=X`` fixes alpha in either profile. The one-hot models
+that go past it, ``linear-pairwise`` and ``global-epistasis``, register here too.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def make_pairwise(*, task: str, seed: int, profile: str, options: dict, progress
     return PairwiseRidge(**{k: v for k, v in options.items() if v is not None})
 
 
+def make_epistasis(*, task: str, seed: int, profile: str, options: dict, progress=None):
+    from zoo_plugins.epistasis import GlobalEpistasis
+
+    return GlobalEpistasis(**{k: v for k, v in options.items() if v is not None})
+
+
 @hookimpl
 def register_models(register):
     register(
@@ -96,5 +103,17 @@ def register_models(register):
             "max_mutations": Option(
                 10, int, minimum=2, help="sequences with more mutations from the reference get no pair columns"
             ),
+        },
+    )
+    register(
+        "global-epistasis",
+        make_epistasis,
+        pretrained=False,
+        deterministic=True,
+        description="an additive one-hot latent read through a sigmoid spanning the targets' range "
+        "(Otwinowski et al. 2018; alpha chosen on valid)",
+        options={
+            "alpha": Option(None, float, minimum=0, help="ridge penalty on the latent weights; unset: chosen on valid"),
+            "max_iter": Option(1000, int, minimum=1, help="L-BFGS iterations per alpha"),
         },
     )

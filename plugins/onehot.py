@@ -34,3 +34,16 @@ def flat_onehot(sequences: Sequence[str], length: int) -> np.ndarray:
     out = np.zeros((len(sequences), length, VOCAB), dtype=np.float32)
     np.put_along_axis(out, tok[:, :, None], 1.0, axis=2)
     return out.reshape(len(sequences), -1)
+
+
+def sparse_onehot(sequences: Sequence[str], length: int):
+    """The same features as ``flat_onehot`` as a scipy CSR matrix: one nonzero per position, so a
+    product with it costs n * length, not n * length * VOCAB."""
+    from scipy import sparse
+
+    tok = tokens(sequences, length)
+    n = len(tok)
+    columns = (np.arange(length) * VOCAB + tok).ravel()
+    return sparse.csr_matrix(
+        (np.ones(n * length), columns, np.arange(0, n * length + 1, length)), shape=(n, length * VOCAB)
+    )

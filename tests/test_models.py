@@ -336,3 +336,49 @@ def test_an_ensemble_adds_members_of_other_shapes():
         spec.check("cnn-ensemble", "shapes", ["dilated", "kernal9"])
     with pytest.raises(ContractError, match="expected list"):
         spec.check("cnn-ensemble", "shapes", "dilated")
+
+
+def test_global_epistasis_recovers_a_sigmoid_landscape_that_ridge_distorts():
+    """Issue 13.4: when additive mutation effects are read through a sigmoid (a threshold, a
+    saturation), the sigmoid model ranks variants with more mutations than it trained on by their
+    true additive score, and a ridge does not; its gradient is the loss's."""
+    from scipy.optimize import check_grad
+    from zoo_plugins.epistasis import objective
+
+    from zoo import Split
+    from zoo.testing import check_model
+
+    rng = np.random.default_rng(0)
+    parent, sites, options = "MKTAYIAKQRQISFVKSHFSRQ", list(range(1, 21, 2)), "WYF"
+    effect = {(p, a): rng.normal() for p in sites for a in options}
+
+    def variants(n: int, most: int):
+        seqs, latent = [], []
+        for _ in range(n):
+            seq = list(parent)
+            mutated = rng.choice(sites, size=rng.integers(1, most + 1), replace=False)
+            for p in mutated:
+                seq[p] = rng.choice(list(options))
+            seqs.append("".join(seq))
+            latent.append(sum(effect[(p, seq[p])] for p in mutated))
+        latent = np.array(latent)
+        return seqs, 1 / (1 + np.exp(-2 * (latent + 1))) + rng.normal(scale=0.02, size=n), latent
+
+    train, valid, (test, _, latent) = variants(300, 3), variants(100, 3), variants(300, 8)
+    models = {
+        "global-epistasis": linear.make_epistasis(task="t", seed=0, profile="default", options={}),
+        "ridge": linear.make_ridge(task="t", seed=0, profile="default", options={}),
+    }
+    score = {}
+    for name, model in models.items():
+        model.fit(Split(*train[:2]), Split(*valid[:2]))
+        score[name] = regression_metrics(latent, model.predict(test))["spearman"]
+    assert score["global-epistasis"] > 0.99 and score["global-epistasis"] > score["ridge"] + 0.02, score
+    fitted = models["global-epistasis"].params
+    assert fitted["link_low"] < train[1].min() and fitted["link_high"] > train[1].max()
+    assert fitted["train_sigmoid_range"][0] < 0.1  # it uses the sigmoid's bend, not only its linear middle
+    x = onehot.sparse_onehot(train[0], len(parent))
+    theta = rng.normal(scale=0.3, size=x.shape[1] + 1)
+    args = (x, train[1], -0.1, 1.2, 3.0)
+    assert check_grad(lambda t: objective(t, *args)[0], lambda t: objective(t, *args)[1], theta) < 1e-5
+    check_model(linear.make_epistasis, {"max_iter": 50})

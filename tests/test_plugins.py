@@ -65,7 +65,7 @@ def test_broken_plugin_is_reported_and_others_still_load(tmp_path, monkeypatch):
 def test_load_plugins_env_selects(monkeypatch):
     monkeypatch.setenv("ZOO_LOAD_PLUGINS", "linear, tape-tasks")
     registry = discover()
-    assert set(registry.models) == {"linear", "linear-pairwise"}  # the linear plugin's models only
+    assert set(registry.models) == {"linear", "linear-pairwise", "global-epistasis"}  # the linear plugin's only
     assert set(registry.plugins) == {"linear", "tape-tasks"}
     monkeypatch.setenv("ZOO_LOAD_PLUGINS", "")
     assert discover().plugins == {}
