@@ -48,20 +48,19 @@ class PairwiseRidge:
         return [np.array([a * width + b for a, b in combinations(m, 2)], dtype=np.int64) for m in mutations]
 
     def _features(self, sequences: Sequence[str]):
+        """The sparse one-hot, then a 0/1 column per pair kept at fit time (other pairs have none)."""
         from scipy import sparse
 
-        tok, mutations = self._mutations(sequences)
-        n, width = len(tok), self.length * onehot.VOCAB
-        rows = [np.repeat(np.arange(n), self.length)]
-        cols = [(np.arange(self.length) * onehot.VOCAB + tok).ravel()]
+        _, mutations = self._mutations(sequences)
+        rows, cols = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         for i, codes in enumerate(self._pair_codes(mutations)):
-            hit = self.pair_index.get  # pairs kept at fit time; others have no column
-            found = [hit(int(c)) for c in codes]
-            kept = [width + j for j in found if j is not None]
+            found = (self.pair_index.get(int(c)) for c in codes)
+            kept = np.array([j for j in found if j is not None], dtype=np.int64)
             rows.append(np.full(len(kept), i))
-            cols.append(np.asarray(kept, dtype=np.int64))
+            cols.append(kept)
         r, c = np.concatenate(rows), np.concatenate(cols)
-        return sparse.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(n, width + len(self.pair_index)))
+        pairs = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(mutations), len(self.pair_index)))
+        return sparse.hstack([onehot.sparse_onehot(sequences, self.length), pairs], format="csr")
 
     def fit(self, train: Split, valid: Split) -> None:
         from sklearn.linear_model import Ridge
