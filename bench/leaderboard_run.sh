@@ -167,3 +167,9 @@ OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip
 # and UniRep-64 on fluorescence with the higher cap (at -o epochs=20 its best epoch was 19 of 20)
 OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task fluorescence --seeds 1
 wait
+# next session: both UniRep-256 runs resumed from checkpoints/ (one thread each), and issue 13.4's
+# global-epistasis model (one-hot latent through a sigmoid) on every task, beside them
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task stability --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model global-epistasis --seeds 1
+wait
