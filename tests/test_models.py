@@ -338,10 +338,10 @@ def test_an_ensemble_adds_members_of_other_shapes():
         spec.check("cnn-ensemble", "shapes", "dilated")
 
 
-def test_global_epistasis_recovers_a_sigmoid_landscape_that_ridge_distorts():
+def test_global_epistasis_recovers_a_sigmoid_landscape_that_ridge_distorts(fluorescence):
     """Issue 13.4: when additive mutation effects are read through a sigmoid (a threshold, a
     saturation), the sigmoid model ranks variants with more mutations than it trained on by their
-    true additive score, and a ridge does not; its gradient is the loss's."""
+    true additive score, and a ridge does not; its gradient is the loss's; and it learns GFP."""
     from scipy.optimize import check_grad
     from zoo_plugins.epistasis import objective
 
@@ -382,3 +382,6 @@ def test_global_epistasis_recovers_a_sigmoid_landscape_that_ridge_distorts():
     args = (x, train[1], -0.1, 1.2, 3.0)
     assert check_grad(lambda t: objective(t, *args)[0], lambda t: objective(t, *args)[1], theta) < 1e-5
     check_model(linear.make_epistasis, {"max_iter": 50})
+    gfp = linear.make_epistasis(task="fluorescence", seed=0, profile="default", options={})
+    gfp.fit(fluorescence.train, fluorescence.valid)
+    assert regression_metrics(fluorescence.test.targets, gfp.predict(fluorescence.test.sequences))["spearman"] > 0.3
