@@ -78,7 +78,7 @@ class GlobalEpistasis:
             iterations[str(alpha)] = int(result.nit)
         best, chosen = pick_alpha({a: self._predict(t, xv) for a, t in fits.items()}, valid.targets)
         self._theta = fits[best]
-        latent = x @ self._theta[:-1] + self._theta[-1]
+        on_sigmoid = (self._predict(self._theta, x) - self.low) / self.span
         self.params.update(
             chosen,
             alpha_chosen_on="valid" if self.alpha is None else "fixed by -o alpha",
@@ -86,7 +86,7 @@ class GlobalEpistasis:
             link_low=round(self.low, 4),
             link_high=round(self.low + self.span, 4),
             # how much of the sigmoid the training latents use: near 0.5 is its linear middle
-            train_sigmoid_range=[round(float(v), 4) for v in np.quantile(1 / (1 + np.exp(-latent)), [0.01, 0.99])],
+            train_sigmoid_range=[round(float(v), 4) for v in np.quantile(on_sigmoid, [0.01, 0.99])],
             trainable_parameters=x.shape[1] + 1,
         )
 
