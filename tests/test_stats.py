@@ -465,3 +465,36 @@ def test_each_sides_best_is_chosen_on_valid_never_on_test():
     assert (pre.label, sup.label) == ("unirep", "cnn-grid")
     assert "**Chosen on test:** its valid split has 3 row(s)" in page.render(analysis.analyse(tiny))
     assert "Chosen on test" not in text
+
+
+def test_every_fine_tuned_row_says_how_long_it_trained_and_which_checkpoint_it_kept():
+    """Issue 14: a fine-tuned row records its epochs, its steps and the checkpoint selected, and the page
+    shows them, so a bounded run is never read as a converged one."""
+
+    def tuned(name, done, steps, best, early, cap="20", bound="None", **extra):
+        hp = {"epochs": cap, "epochs_done": done, "steps_done": steps, "stopped_early": early, "patience": "3"}
+        hp |= {"max_seconds": bound, **({"best_epoch": best} if best else {})}
+        return fake_run(
+            name,
+            pretrained=True,
+            **{"tags.approach": "fine-tuned", "metrics.valid_spearman": 0.6},
+            **{f"params.hp.{k}": v for k, v in hp.items()},
+            **extra,
+        )
+
+    runs = [
+        tuned("early", "18", "14166", "15", "True"),
+        tuned("cap", "20", "6740", "19", "False"),
+        tuned("bounded", "0", "874", None, "False", bound="330.0"),
+        tuned("seeds0", "4", "16", "1", "True", model="seeds", seed=0),
+        tuned("seeds1", "5", "20", "2", "True", model="seeds", seed=1),
+        fake_run("frozen", pretrained=True, **{"tags.approach": "frozen"}),
+    ]
+    section = render(runs).split("## Fine-tuned training")[1].split("\n## ")[0]
+    early = "stopped early (3 epochs without a better valid)"
+    assert f"| t | early | 18 of 20 | 14,166 | epoch 15 | {early} | 0.600 | 0.500 |" in section
+    assert "| t | cap | 20 of 20 | 6,740 | epoch 19 | reached the epoch cap |" in section
+    last = "the last step (no epoch finished)"
+    assert f"| t | bounded | 0 of 20 | 874 | {last} | stopped by its step or time bound |" in section
+    assert f"| t | seeds | 4, 5 of 20 | 16, 20 | epoch 1, 2 | {early} |" in section
+    assert "frozen" not in section

@@ -24,6 +24,10 @@ SELECTION_SEQUENCES = "selection_sequences"  # valid rows used for model selecti
 HP = "hp."  # prefix of what a model reports in its ``params``
 TRAINABLE = "hp.trainable_parameters"
 OPTION = "option."  # prefix of every option value the job ran with
+# what a model that trains in epochs reports in its ``params`` (docs/plugins.md): the page's
+# "Fine-tuned training" table reads them, so a capped or bounded training is never read as converged
+EPOCH_CAP, EPOCHS_DONE, STEPS_DONE = "hp.epochs", "hp.epochs_done", "hp.steps_done"
+BEST_EPOCH, STOPPED_EARLY, PATIENCE = "hp.best_epoch", "hp.stopped_early", "hp.patience"
 
 # metrics
 FIT_SECONDS = "fit_seconds"

@@ -79,7 +79,8 @@ def render(
     out = header(board, generated) + verdicts(board)
     for task, table in board.tables.items():
         out += task_section(task, table, board.left_out.get(task), figures.get(task))
-    out += capacity_section(board) + zero_shot_section(board) + not_run_section(board) + curves_section(board, figures)
+    out += capacity_section(board) + training_section(board) + zero_shot_section(board)
+    out += not_run_section(board) + curves_section(board, figures)
     out += reference_section(reference or [], reference_name)
     return "\n".join(out)
 
@@ -230,6 +231,59 @@ def capacity_section(board: Board) -> list[str]:
     for task in board.tables:
         out.append(f"| {md(task)} | " + " | ".join(_f(cells[label].get(task, math.nan)) for label in labels) + " |")
     return out + [""]
+
+
+def training_section(board: Board) -> list[str]:
+    """How long each fine-tuned configuration trained and which checkpoint it kept (one value per seed),
+    from what the model reported (``names.EPOCHS_DONE`` …): a capped or bounded run reads as such."""
+    found = [(task, r) for task, table in board.tables.items() for r in table if r.ok and r.approach == "fine-tuned"]
+    if not found:
+        return []
+    out = [
+        "## Fine-tuned training",
+        "",
+        "How long each fine-tuned configuration trained, which checkpoint it kept (the epoch with the best "
+        "valid Spearman) and why it stopped: early stopping on valid, the epoch cap (valid may still have been "
+        "rising), or a step or time bound (not converged). One value per seed.",
+        "",
+        "| task | configuration | epochs run (of cap) | steps | checkpoint kept | how it ended | valid | test |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for task, r in found:
+        kept = _each(r, names.BEST_EPOCH)
+        kept_text = (
+            "epoch " + ", ".join(kept)
+            if all(k not in ("", "None") for k in kept)
+            else "; ".join(f"epoch {k}" if k not in ("", "None") else "the last step (no epoch finished)" for k in kept)
+        )
+        ended = "; ".join(dict.fromkeys(_how_it_ended(run) for run in r.runs))
+        out.append(
+            f"| {md(task)} | {md(r.label)} | {md(', '.join(_each(r, names.EPOCHS_DONE)))} of "
+            f"{md(', '.join(dict.fromkeys(_each(r, names.EPOCH_CAP))))} | "
+            f"{', '.join(_count(s) for s in _each(r, names.STEPS_DONE))} | {md(kept_text)} | {ended} | "
+            f"{_f(r.valid)} | {_f(r.score)} |"
+        )
+    return out + [""]
+
+
+def _each(row: Row, param: str) -> list[str]:
+    """A param's value in each seed's run, in seed order."""
+    return [str(run.get(f"params.{param}", "")) for run in row.runs]
+
+
+def _how_it_ended(run: dict) -> str:
+    def number(key: str) -> float:
+        try:
+            return float(run.get(f"params.{key}"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return math.nan
+
+    if str(run.get(f"params.{names.STOPPED_EARLY}")) == "True":
+        return f"stopped early ({_count(number(names.PATIENCE))} epochs without a better valid)"
+    done, cap = number(names.EPOCHS_DONE), number(names.EPOCH_CAP)
+    if math.isnan(done):
+        return "not recorded"
+    return "reached the epoch cap" if done >= cap else "stopped by its step or time bound"
 
 
 def zero_shot_section(board: Board) -> list[str]:
