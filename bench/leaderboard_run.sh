@@ -173,3 +173,12 @@ OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip
 OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1 &
 OMP_NUM_THREADS=1 zoo eval --model global-epistasis --seeds 1
 wait
+# next session: UniRep-256 on stability resumed at epoch 9 from checkpoints/ and stopped early after 14
+# (best 11); beside it, issue 13's paper recipe on stability with the paper code's initialisation (seed 0),
+# then UniRep-64 on fluorescence (-o epochs=60) resumed at epoch 8, stopped again after epoch 12
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task stability --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model cnn --profile paper -o init=flax -o precision=bf16 --task stability --seeds 1
+zoo eval --model cnn --profile paper --no-clip -o init=flax -o precision=bf16 --task stability --seeds 1
+wait
+OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task fluorescence --seeds 1
+zoo leaderboard && zoo export
