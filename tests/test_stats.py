@@ -489,6 +489,7 @@ def test_every_fine_tuned_row_says_how_long_it_trained_and_which_checkpoint_it_k
         tuned("seeds0", "4", "16", "1", "True", model="seeds", seed=0),
         tuned("seeds1", "5", "20", "2", "True", model="seeds", seed=1),
         fake_run("frozen", pretrained=True, **{"tags.approach": "frozen"}),
+        fake_run("silent", pretrained=True, **{"tags.approach": "fine-tuned"}),  # a plugin that reports nothing
     ]
     section = render(runs).split("## Fine-tuned training")[1].split("\n## ")[0]
     early = "stopped early (3 epochs without a better valid)"
@@ -498,3 +499,4 @@ def test_every_fine_tuned_row_says_how_long_it_trained_and_which_checkpoint_it_k
     assert f"| t | bounded | 0 of 20 | 874 | {last} | stopped by its step or time bound |" in section
     assert f"| t | seeds | 4, 5 of 20 | 16, 20 | epoch 1, 2 | {early} |" in section
     assert "frozen" not in section
+    assert f"| t | silent | – of – | – | {last} | not recorded |" in section

@@ -253,8 +253,8 @@ def training_section(board: Board) -> list[str]:
         kept = _each(r, names.BEST_EPOCH)
         kept_text = (
             "epoch " + ", ".join(kept)
-            if all(k not in ("", "None") for k in kept)
-            else "; ".join(f"epoch {k}" if k not in ("", "None") else "the last step (no epoch finished)" for k in kept)
+            if "–" not in kept
+            else "; ".join(f"epoch {k}" if k != "–" else "the last step (no epoch finished)" for k in kept)
         )
         ended = "; ".join(dict.fromkeys(_how_it_ended(run) for run in r.runs))
         out.append(
@@ -267,8 +267,8 @@ def training_section(board: Board) -> list[str]:
 
 
 def _each(row: Row, param: str) -> list[str]:
-    """A param's value in each seed's run, in seed order."""
-    return [str(run.get(f"params.{param}", "")) for run in row.runs]
+    """A param's value in each seed's run, in seed order; '–' where a run did not report it."""
+    return [str(v) if (v := run.get(f"params.{param}")) not in (None, "", "None") else "–" for run in row.runs]
 
 
 def _how_it_ended(run: dict) -> str:
