@@ -11,7 +11,7 @@ from scipy import stats
 
 from zoo import analysis, hookimpl, page
 from zoo.metrics import (
-    _rowwise_spearman,
+    _resamples,
     bootstrap_spearman,
     paired_bootstrap_difference,
     paired_bootstrap_mean_difference,
@@ -27,12 +27,15 @@ def noisy():
     return y, y + rng.normal(size=400), rng
 
 
-def test_resampled_spearman_equals_scipy_with_ties(noisy):
-    y, p, rng = noisy
+@pytest.mark.parametrize("tied_targets", [False, True])
+def test_resampled_spearman_equals_scipy_on_every_resample(noisy, tied_targets):
+    y, p, _ = noisy
+    y = np.round(y, 1) if tied_targets else y  # the second test set has the first one's size
     tied = np.clip(np.round(p), -1, 1)  # heavy ties, as clipping makes
-    idx = rng.integers(0, len(y), size=(6, len(y)))
-    ours = _rowwise_spearman(y, tied, idx)
-    assert np.allclose(ours, [stats.spearmanr(y[i], tied[i]).statistic for i in idx], atol=1e-12)
+    ours = resampled_spearman(y, tied, resamples=60, seed=5)  # 60: two whole blocks and part of a third
+    theirs = [stats.spearmanr(y[i], tied[i]).statistic for i in _resamples(len(y), 60, 5)]
+    assert np.allclose(ours, theirs, atol=1e-12)
+    assert np.isnan(resampled_spearman(y, np.zeros_like(y), resamples=3)).all()  # no rank order
 
 
 def test_bootstrap_interval_agrees_with_scipy(noisy):

@@ -449,9 +449,7 @@ def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list
         seeds_a, seeds_b = [_seed(r) for r in p_pre.runs], [_seed(r) for r in p_sup.runs]
         paired = seeds_a == seeds_b
         low, high = two_level_interval(
-            np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames_a]),
-            np.stack([resampled_spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames_b]),
-            paired=paired,
+            scores_of(p_pre.runs, predictions), scores_of(p_sup.runs, predictions), paired=paired
         )
         out.append(
             Pair(

@@ -6,10 +6,13 @@ test-set sampling noise (docs/models.md, "How the verdict is computed")."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import stats
 
 RESAMPLES = 1000
+BLOCK = 25  # resamples handled at once: a block's arrays stay in the CPU's cache
 
 
 def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -28,89 +31,112 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     }
 
 
-def _resample_ranks(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Average ranks (as scipy's rankdata) of ``values[idx]`` for each row of ``idx``, without sorting.
-
-    Sort once; a resample's rank of an item then follows from how many resampled items fall in
-    lower groups of equal values (a bincount and a cumulative sum), so each row costs O(n).
-    """
-    _, group = np.unique(values, return_inverse=True)
-    groups = group.max() + 1
-    g = group[idx]  # (R, n)
-    rows = np.arange(idx.shape[0])[:, None]
-    counts = np.bincount((rows * groups + g).ravel(), minlength=idx.shape[0] * groups).reshape(idx.shape[0], groups)
-    average = np.cumsum(counts, axis=1) - counts + (counts + 1) / 2
-    return average[rows, g]
-
-
-def _rowwise_spearman(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Spearman of ``y_true[idx[r]]`` against ``y_pred[idx[r]]`` for every row r, ties averaged."""
-    rt, rp = _resample_ranks(y_true, idx), _resample_ranks(y_pred, idx)
-    rt -= rt.mean(axis=1, keepdims=True)
-    rp -= rp.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (rt * rp).sum(axis=1) / np.sqrt((rt**2).sum(axis=1) * (rp**2).sum(axis=1))
-
-
 def _resamples(n: int, resamples: int, seed: int) -> np.ndarray:
+    """The bootstrap resamples of a test set of n items: (resamples, n) item indices, seeded."""
     return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
 
 
-def bootstrap_spearman(
-    y_true, y_pred, *, resamples: int = 1000, seed: int = 0, level: float = 0.95, block: int = 100
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of Spearman over test-set resamples (vectorised, seeded).
+def _ranking(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted once: the order, the last sorted place of each group of equal values, each item's group."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(values)])
+    group = np.empty(len(values), np.intp)
+    group[order] = np.repeat(np.arange(len(starts)), sizes)
+    return order, starts + sizes - 1, group
 
-    Resamples are processed ``block`` at a time to bound memory on large test sets."""
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    idx = _resamples(len(y_true), resamples, seed)
-    values = np.concatenate(
-        [_rowwise_spearman(y_true, y_pred, i) for i in np.array_split(idx, max(1, resamples // block))]
-    )
+
+def _twice_centred_ranks(ranking: tuple[np.ndarray, np.ndarray, np.ndarray], counts: np.ndarray) -> np.ndarray:
+    """2 x rank - (n + 1) of every item in each resample (a row of item counts), ties averaged as
+    scipy's rankdata averages them. In value order, the resampled items up to a group's last place
+    are a cumulative sum, and the group's average rank lies halfway between its first and last
+    place: integers throughout, so every sum built on them is exact in float64."""
+    order, ends, group = ranking
+    upto = np.cumsum(np.take(counts, order, axis=1), axis=1, dtype=np.int32)
+    if len(ends) < len(order):  # ties: each group's count up to its last place
+        upto = np.take(upto, ends, axis=1)
+    twice = upto - len(order)  # upto + (the previous group's upto) + 1 - (n + 1)
+    twice[:, 1:] += upto[:, :-1]
+    return np.take(twice, group, axis=1).astype(np.float64)
+
+
+@lru_cache(maxsize=1)  # the analysis scores one task's runs after another: each test set is prepared once
+def _prepared(y_true: bytes, resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A test set's resamples as counts of each item (resamples, n), the counts times the targets'
+    centred ranks, and those ranks' weighted sum of squares per resample: what every run on the test
+    set shares, so that scoring a run costs one ranking of its predictions."""
+    y = np.frombuffer(y_true)
+    n, ranking, rng = len(y), _ranking(y), np.random.default_rng(seed)
+    counts = np.empty((resamples, n), np.min_scalar_type(n))
+    weighted = np.empty((resamples, n), np.int32)
+    squares = np.empty(resamples)
+    for s in range(0, resamples, BLOCK):  # drawn a block at a time: the same draws as _resamples, less memory
+        idx = rng.integers(0, n, size=(min(BLOCK, resamples - s), n))
+        rows = np.arange(len(idx))[:, None]
+        block = np.bincount((rows * n + idx).ravel(), minlength=idx.size).reshape(idx.shape)
+        twice = _twice_centred_ranks(ranking, block)
+        counts[s : s + BLOCK], weighted[s : s + BLOCK] = block, block * twice
+        squares[s : s + BLOCK] = np.einsum("ij,ij->i", weighted[s : s + BLOCK].astype(np.float64), twice)
+    return counts, weighted, squares
+
+
+def resampled_spearman(y_true, y_pred, *, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
+    """Spearman on each of ``resamples`` bootstrap resamples of the test items, shape (resamples,);
+    ties averaged, equal to scipy's on each resample (``_resamples``), nan for a constant one.
+
+    The resamples depend only on the test-set size and ``seed``, so every run on one test set is
+    scored on the same resamples and two runs' vectors can be paired element by element."""
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    counts, weighted, squares = _prepared(y_true.tobytes(), resamples, seed)
+    ranking = _ranking(y_pred)
+    out = np.empty(resamples)
+    for s in range(0, resamples, BLOCK):
+        c = counts[s : s + BLOCK]
+        twice = _twice_centred_ranks(ranking, c)
+        cov = np.einsum("ij,ij->i", weighted[s : s + BLOCK].astype(np.float64), twice)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[s : s + BLOCK] = cov / np.sqrt(squares[s : s + BLOCK] * np.einsum("ij,ij->i", c * twice, twice))
+    return out
+
+
+def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return float(low), float(high)
 
 
+def bootstrap_spearman(
+    y_true, y_pred, *, resamples: int = RESAMPLES, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of Spearman over test-set resamples (seeded)."""
+    return _interval(resampled_spearman(y_true, y_pred, resamples=resamples, seed=seed), level)
+
+
 def paired_bootstrap_difference(
-    y_true, pred_a, pred_b, *, resamples: int = 1000, seed: int = 0, level: float = 0.95, block: int = 100
+    y_true, pred_a, pred_b, *, resamples: int = RESAMPLES, seed: int = 0, level: float = 0.95
 ) -> dict[str, float]:
     """Spearman(a) - Spearman(b) on the same test resamples: the estimate and its percentile interval."""
-    return paired_bootstrap_mean_difference(
-        y_true, [pred_a], [pred_b], resamples=resamples, seed=seed, level=level, block=block
-    )
+    return paired_bootstrap_mean_difference(y_true, [pred_a], [pred_b], resamples=resamples, seed=seed, level=level)
 
 
 def paired_bootstrap_mean_difference(
-    y_true, preds_a, preds_b, *, resamples: int = 1000, seed: int = 0, level: float = 0.95, block: int = 100
+    y_true, preds_a, preds_b, *, resamples: int = RESAMPLES, seed: int = 0, level: float = 0.95
 ) -> dict[str, float]:
     """Mean over pairs (e.g. seeds) of Spearman(a_k) - Spearman(b_k), every pair on the same test
     resamples: the estimate and its percentile interval."""
-    y_true = np.asarray(y_true, float)
-    pairs = [(np.asarray(a, float), np.asarray(b, float)) for a, b in zip(preds_a, preds_b, strict=True)]
-    idx = _resamples(len(y_true), resamples, seed)
-    diffs = np.concatenate(
+    pairs = list(zip(preds_a, preds_b, strict=True))
+    diffs = np.mean(
         [
-            np.mean([_rowwise_spearman(y_true, a, i) - _rowwise_spearman(y_true, b, i) for a, b in pairs], axis=0)
-            for i in np.array_split(idx, max(1, resamples // block))
-        ]
+            resampled_spearman(y_true, a, resamples=resamples, seed=seed)
+            - resampled_spearman(y_true, b, resamples=resamples, seed=seed)
+            for a, b in pairs
+        ],
+        axis=0,
     )
-    tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(diffs, [tail, 100 - tail])
-    estimate = np.mean([stats.spearmanr(y_true, a).statistic - stats.spearmanr(y_true, b).statistic for a, b in pairs])
-    return {"difference": float(estimate), "low": float(low), "high": float(high)}
-
-
-def resampled_spearman(y_true, y_pred, *, resamples: int = RESAMPLES, seed: int = 0, block: int = 100) -> np.ndarray:
-    """Spearman on each of ``resamples`` bootstrap resamples of the test items, shape (resamples,).
-
-    The resamples depend only on the test-set size and ``seed``, so every run on one test set is
-    scored on the same resamples and two runs' vectors can be paired element by element."""
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    idx = _resamples(len(y_true), resamples, seed)
-    return np.concatenate(
-        [_rowwise_spearman(y_true, y_pred, i) for i in np.array_split(idx, max(1, resamples // block))]
-    )
+    low, high = _interval(diffs, level)
+    estimate = np.mean([spearman(y_true, a) - spearman(y_true, b) for a, b in pairs])
+    return {"difference": float(estimate), "low": low, "high": high}
 
 
 def two_level_interval(
@@ -137,6 +163,4 @@ def two_level_interval(
         b = np.atleast_2d(scores_b)
         draw_b = draw_a if paired else rng.integers(0, b.shape[0], size=(b.shape[1], b.shape[0]))
         values = values - b[draw_b, replicates[:, None]].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(values, [tail, 100 - tail])
-    return float(low), float(high)
+    return _interval(values, level)
