@@ -181,4 +181,11 @@ OMP_NUM_THREADS=1 zoo eval --model cnn --profile paper -o init=flax -o precision
 zoo eval --model cnn --profile paper --no-clip -o init=flax -o precision=bf16 --task stability --seeds 1
 wait
 OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task fluorescence --seeds 1
+# next session: both fluorescence fine-tunes resumed from checkpoints/ (one thread each) and stopped
+# again at an epoch's end; beside them the fluorescence ensemble across architectures, stopped unfinished:
+# its dilated member (3 x 256 filters over 237 residues) ran about 11.5 s a step, three jobs and the tests on 2 cores
+OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task fluorescence --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model cnn-ensemble -o members=5 -o 'shapes=["dilated","kernel9"]' --task fluorescence --seeds 1
+wait
 zoo leaderboard && zoo export
