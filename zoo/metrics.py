@@ -6,6 +6,7 @@ test-set sampling noise (docs/models.md, "How the verdict is computed")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -31,9 +32,17 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     }
 
 
+def _resample_blocks(n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """The bootstrap resamples of a test set of n items, seeded, as item indices, BLOCK resamples at
+    a time: drawn in blocks, they are the same draws as in one piece, in less memory."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, BLOCK):
+        yield rng.integers(0, n, size=(min(BLOCK, resamples - start), n))
+
+
 def _resamples(n: int, resamples: int, seed: int) -> np.ndarray:
-    """The bootstrap resamples of a test set of n items: (resamples, n) item indices, seeded."""
-    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    """All of them at once, (resamples, n): what each resample's Spearman is checked against."""
+    return np.concatenate(list(_resample_blocks(n, resamples, seed)))
 
 
 def _ranking(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,12 +76,11 @@ def _prepared(y_true: bytes, resamples: int, seed: int) -> tuple[np.ndarray, np.
     centred ranks, and those ranks' weighted sum of squares per resample: what every run on the test
     set shares, so that scoring a run costs one ranking of its predictions."""
     y = np.frombuffer(y_true)
-    n, ranking, rng = len(y), _ranking(y), np.random.default_rng(seed)
+    n, ranking = len(y), _ranking(y)
     counts = np.empty((resamples, n), np.min_scalar_type(n))
     weighted = np.empty((resamples, n), np.int32)
     squares = np.empty(resamples)
-    for s in range(0, resamples, BLOCK):  # drawn a block at a time: the same draws as _resamples, less memory
-        idx = rng.integers(0, n, size=(min(BLOCK, resamples - s), n))
+    for s, idx in zip(range(0, resamples, BLOCK), _resample_blocks(n, resamples, seed), strict=True):
         rows = np.arange(len(idx))[:, None]
         block = np.bincount((rows * n + idx).ravel(), minlength=idx.size).reshape(idx.shape)
         twice = _twice_centred_ranks(ranking, block)
