@@ -181,8 +181,8 @@ OMP_NUM_THREADS=1 zoo eval --model cnn --profile paper -o init=flax -o precision
 zoo eval --model cnn --profile paper --no-clip -o init=flax -o precision=bf16 --task stability --seeds 1
 wait
 OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task fluorescence --seeds 1
-# next session: both fluorescence fine-tunes resumed from checkpoints/ (one thread each) and stopped
-# again at an epoch's end; beside them the fluorescence ensemble across architectures, stopped unfinished:
+# next session: both fluorescence fine-tunes resumed from checkpoints/ (one thread each): UniRep-64 stopped
+# early after 22 epochs (best 19), UniRep-256 was stopped after epoch 9 and, resumed once more, after 10; beside them the fluorescence ensemble across architectures, stopped unfinished:
 # its dilated member (3 x 256 filters over 237 residues) ran about 11.5 s a step, three jobs and the tests on 2 cores
 OMP_NUM_THREADS=1 zoo eval --model unirep-64-finetune --profile paper --no-clip -o epochs=60 --task fluorescence --seeds 1 &
 OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1 &
