@@ -76,6 +76,18 @@ def test_unknown_profile_is_a_usage_error_with_a_suggestion(registry):
         plan(registry, ["linear", "cnn"], ["stability"], profile="papr")
 
 
+@pytest.mark.parametrize(
+    "argv, words", [(["evl"], "Did you mean 'eval'?"), (["leaderbord", "--from", "x"], "Did you mean 'leaderboard'?")]
+)
+def test_a_mistyped_command_gets_a_suggestion(capsys, argv, words):
+    """`zoo evl` printed argparse's list of choices and no suggestion, unlike a mistyped model or option."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert f"unknown command {argv[0]!r}. {words}" in error and "zoo --help" in error
+
+
 class DefaultOnly:
     @hookimpl
     def register_models(self, register):

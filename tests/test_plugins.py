@@ -100,7 +100,7 @@ class OneGood:
 
 def test_misspelled_hook_names_the_real_one():
     registry = build([("typo", "1", Misspelled()), ("fine", "1", OneGood())])
-    assert "unknown hook 'register_model'; did you mean 'register_models'" in registry.plugins["typo"].error
+    assert "unknown hook 'register_model'. Did you mean 'register_models'?" in registry.plugins["typo"].error
     assert set(registry.models) == {"fine"}
 
 

@@ -13,6 +13,7 @@ import sys
 
 from zoo import ZooError, __version__
 from zoo.commands import evaluate, info, results, store
+from zoo.messages import suggest
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -41,9 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Argparse answers a mistyped command with its list of choices; say which one was meant, as a
+    mistyped model, option or profile gets. The top level's options take no value, so the first word
+    that is not an option is the command."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    commands = next(a for a in parser._actions if a.dest == "command").choices or {}
+    if word is not None and word not in commands:
+        parser.error(f"unknown command {word!r}.{suggest(word, commands)} Run `zoo --help` for the commands.")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded, so a stopped job can say how to resume
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    _check_command(parser, argv)
+    args = parser.parse_args(argv)
+    args.argv = argv  # recorded, so a stopped job can say how to resume
     try:
         return args.func(args)
     except ZooError as exc:

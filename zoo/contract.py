@@ -8,12 +8,12 @@ the declared :class:`Option` at plan time, before any compute.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping
 
 from zoo import ZooError
+from zoo.messages import suggest
 
 # How a model uses pretraining. "zero-shot" trains nothing: one job on the full task stands for every
 # training-set size, and it is the N = 0 point of every learning curve.
@@ -69,10 +69,8 @@ class Option:
         for item in value if isinstance(value, list) else [value]:  # a list: each of its items
             if self.choices is not None and item not in self.choices:
                 known = sorted(map(str, self.choices))
-                close = difflib.get_close_matches(str(item), known, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
                 which = f" {item!r}:" if isinstance(value, list) else ""
-                raise ContractError(f"{where}:{which} choose one of {', '.join(known)}.{hint}")
+                raise ContractError(f"{where}:{which} choose one of {', '.join(known)}.{suggest(str(item), known)}")
         return value
 
 
@@ -143,10 +141,9 @@ def build_spec(kind: str, name: str, given: dict[str, Any]) -> ModelSpec | TaskS
     known = [f.name for f in fields(cls)]
     for key in given:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ContractError(
-                f"register({name!r}) got an unknown field {key!r}.{hint} A {kind} declares: {', '.join(known)}."
+                f"register({name!r}) got an unknown field {key!r}.{suggest(key, known)} A {kind} declares: "
+                f"{', '.join(known)}."
             )
     if cls is ModelSpec and "pretrained" not in given:
         raise ContractError(f"model {name!r} must say whether it is pretrained: register(..., pretrained=True/False)")

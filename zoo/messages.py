@@ -1,6 +1,15 @@
-"""Shortening a message for a table cell or a log line without losing what the user acts on."""
+"""Wording every message shares: the "did you mean" hint, and shortening without losing the fix."""
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """The hint ` Did you mean 'x'?` for the closest known name, or "" when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def keep_fix(message: str, limit: int = 240) -> str:

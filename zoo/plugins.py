@@ -13,7 +13,6 @@ an installed plugin can never silently replace another one's model.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import pluggy
 
 from zoo import PROJECT, ZooError, hookspecs
 from zoo.contract import build_spec
+from zoo.messages import suggest
 
 GROUP = PROJECT
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # model and task names end up in run and file names
@@ -80,10 +80,8 @@ class UnknownName(ZooError):
 
 def did_you_mean(kind: str, name: str, known: Iterable[str]) -> UnknownName:
     known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
     return UnknownName(
-        f"Unknown {kind} {name!r}.{hint} Known {kind}s: {', '.join(known) or '(none)'}. "
+        f"Unknown {kind} {name!r}.{suggest(name, known)} Known {kind}s: {', '.join(known) or '(none)'}. "
         f"Run `zoo plugins` to see what is installed."
     )
 
@@ -268,10 +266,8 @@ def build(plugins: Iterable[tuple[str, str, object | Exception]]) -> Registry:
 def _explain(exc: pluggy.PluginValidationError) -> str:
     text = str(exc)
     for word in text.replace("'", " ").split():
-        if word.startswith("register") and word not in HOOKS:
-            close = difflib.get_close_matches(word, HOOKS, n=1)
-            if close:
-                return f"unknown hook {word!r}; did you mean {close[0]!r}? ({text})"
+        if word.startswith("register") and word not in HOOKS and (hint := suggest(word, HOOKS)):
+            return f"unknown hook {word!r}.{hint} ({text})"
     return text
 
 

@@ -7,7 +7,6 @@ never stops the others; the caller turns outcomes into an exit code.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -20,6 +19,7 @@ import numpy as np
 
 from zoo import Split, TaskData, Unavailable, ZooError, __version__, figures, names, provenance, training
 from zoo.contract import ZERO_SHOT, ContractError
+from zoo.messages import suggest
 from zoo.metrics import bootstrap_spearman, regression_metrics
 from zoo.plugins import Entry, Registry, did_you_mean
 from zoo.validate import check_model_object, check_predictions, check_task_data
@@ -159,9 +159,9 @@ def plan(
 def _check_profile(entries: list[Entry], profile: str) -> None:
     known = sorted({p for e in entries for p in e.spec.profiles})
     if profile not in known:
-        close = difflib.get_close_matches(profile, known, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ContractError(f"unknown profile {profile!r}.{hint} The models asked for know: {', '.join(known)}.")
+        raise ContractError(
+            f"unknown profile {profile!r}.{suggest(profile, known)} The models asked for know: {', '.join(known)}."
+        )
     lacking = [e.name for e in entries if profile not in e.spec.profiles]
     if lacking:
         raise ContractError(
