@@ -189,3 +189,10 @@ OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip
 OMP_NUM_THREADS=1 zoo eval --model cnn-ensemble -o members=5 -o 'shapes=["dilated","kernel9"]' --task fluorescence --seeds 1
 wait
 zoo leaderboard && zoo export
+# next session: UniRep-256 on fluorescence resumed from checkpoints/ (epoch 11 with two threads, then one), and
+# beside it UniRep-256 on gb1_three_vs_rest with a 60-epoch cap (the 20-epoch run kept its epoch 19 of 20: not
+# converged); both stopped at an epoch's end and carried in checkpoints/
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip -o epochs=60 --task gb1_three_vs_rest --seeds 1
+wait
+zoo leaderboard && zoo export
