@@ -15,7 +15,9 @@ from zoo.metrics import (
     bootstrap_spearman,
     paired_bootstrap_difference,
     paired_bootstrap_mean_difference,
+    regression_metrics,
     resampled_spearman,
+    spearman,
     two_level_interval,
 )
 
@@ -36,6 +38,21 @@ def test_resampled_spearman_equals_scipy_on_every_resample(noisy, tied_targets):
     theirs = [stats.spearmanr(y[i], tied[i]).statistic for i in _resamples(len(y), 60, 5)]
     assert np.allclose(ours, theirs, atol=1e-12)
     assert np.isnan(resampled_spearman(y, np.zeros_like(y), resamples=3)).all()  # no rank order
+
+
+def test_a_prediction_constant_up_to_rounding_ranks_nothing(noisy):
+    """A one-hot ridge predicts one value for variants that differ only where it learned nothing, but a
+    threaded BLAS sums some rows in another order: 1 ulp apart, such predictions ranked test items by
+    rounding noise (a GFP scan with held-out positions scored -0.116 where 1 thread gave nan)."""
+    y, p, _ = noisy
+    rounded = np.full(len(y), 3.7052503)
+    rounded[::3] = np.nextafter(3.7052503, 4.0)  # the spread seen: 4.4e-16
+    assert np.isnan(spearman(y, rounded))
+    assert np.isnan(regression_metrics(y, rounded)["pearson"])
+    assert np.isnan(resampled_spearman(y, rounded, resamples=3)).all()
+    assert np.isnan(spearman(y * 1e-6, rounded * 1e-6))  # rounding is relative to the numbers' size
+    small = 3.7 + 1e-9 * p  # a tiny spread that is not rounding still ranks
+    assert spearman(y, small) == pytest.approx(stats.spearmanr(y, p).statistic)
 
 
 def test_bootstrap_interval_agrees_with_scipy(noisy):

@@ -16,18 +16,31 @@ RESAMPLES = 1000
 BLOCK = 25  # resamples handled at once: a block's arrays stay in the CPU's cache
 
 
+# A sum of thousands of terms taken in another order (a threaded BLAS splits rows between kernels) moves
+# by a few units in float64's last place, about 1e-16 of the numbers summed: predictions spread no wider
+# than this fraction of the numbers' size are one value rounded differently, not a rank order
+ROUNDING = 1e-12
+
+
+def constant(y_true: np.ndarray, y_pred: np.ndarray) -> bool:
+    """Whether ``y_pred`` is one value up to rounding, so that it ranks nothing. The size of the numbers
+    is the larger of the predictions' and the targets' (a model's arithmetic handles the targets' units)."""
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    size = max(np.max(np.abs(y_pred)), np.max(np.abs(y_true)))
+    return bool(np.ptp(y_pred) <= ROUNDING * size)
+
+
 def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Spearman's rho; nan for a constant prediction, which has no rank order (scipy would warn)."""
-    return float("nan") if np.ptp(y_pred) == 0 else float(stats.spearmanr(y_true, y_pred).statistic)
+    return float("nan") if constant(y_true, y_pred) else float(stats.spearmanr(y_true, y_pred).statistic)
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
-    constant = np.ptp(y_pred) == 0
     return {
         "spearman": spearman(y_true, y_pred),
-        "pearson": float("nan") if constant else float(stats.pearsonr(y_true, y_pred).statistic),
+        "pearson": float("nan") if constant(y_true, y_pred) else float(stats.pearsonr(y_true, y_pred).statistic),
         "mse": float(np.mean((y_true - y_pred) ** 2)),
     }
 
@@ -96,6 +109,8 @@ def resampled_spearman(y_true, y_pred, *, resamples: int = RESAMPLES, seed: int 
     The resamples depend only on the test-set size and ``seed``, so every run on one test set is
     scored on the same resamples and two runs' vectors can be paired element by element."""
     y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    if constant(y_true, y_pred):  # the ranks below would order rounding noise
+        return np.full(resamples, np.nan)
     counts, weighted, squares = _prepared(y_true.tobytes(), resamples, seed)
     ranking = _ranking(y_pred)
     out = np.empty(resamples)

@@ -375,7 +375,7 @@ class Runner:
             self.tracker.log_metrics(run_id, {k: v for k, v in metrics.items() if math.isfinite(v)})
             raise ZooError(
                 f"{who}: test Spearman is not a number: the predictions are constant "
-                f"({predictions['test'][0]:.4g} for every sequence), so they rank nothing. "
+                f"({predictions['test'][0]:.4g} for every sequence, up to rounding), so they rank nothing. "
                 f"Fix: check the model's options (a penalty so large it predicts the mean?), or whether test "
                 f"differs from training only where the model learned nothing (held-out positions, one-hot)."
             )
