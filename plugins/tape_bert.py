@@ -49,6 +49,10 @@ def load_model(name_or_dir: str):
     except ImportError:
         raise Unavailable("tape-proteins is not installed: pip install tape-proteins") from None
     why = "tape-proteins could not download or read it"
+    if name_or_dir == OFFICIAL:  # name what it asked for: tape-proteins itself only logs it
+        from tape.models.modeling_bert import BERT_PRETRAINED_CONFIG_ARCHIVE_MAP
+
+        why = f"tape-proteins could not download {BERT_PRETRAINED_CONFIG_ARCHIVE_MAP[OFFICIAL]} or read it"
     try:
         model = ProteinBertModel.from_pretrained(name_or_dir)
     except Exception as exc:  # offline, tape-proteins fails inside its own config loading

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import socket
@@ -20,6 +21,32 @@ DATA_DIR = Path(os.environ.get("ZOO_DATA_DIR") or ROOT.parent / "shared" / "data
 
 
 HAVE_DATA = (DATA_DIR / "fluorescence" / "fluorescence.csv.gz").exists()
+
+
+def _this_machine(host: object) -> bool:
+    name = host.decode() if isinstance(host, bytes) else str(host or "")
+    if name in ("", "localhost", socket.gethostname()):
+        return True
+    try:
+        address = ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_unspecified
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """The network edge, for every test: looking up any host but this machine fails as it does offline, so
+    the suite never downloads (weights, data) and behaves alike with and without a network. Loopback and
+    private addresses stay: the MLflow server and Ray that tests start run here."""
+    lookup = socket.getaddrinfo
+
+    def refuse(host, *args, **kwargs):
+        if not _this_machine(host):
+            raise socket.gaierror(socket.EAI_NONAME, f"Name or service not known (tests are offline: {host})")
+        return lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 @pytest.fixture(scope="session")

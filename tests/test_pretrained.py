@@ -197,7 +197,22 @@ def offline_hub(tmp_path, monkeypatch):
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    # tape-proteins fixed its cache folder when imported: a bert-base downloaded there must not be found
+    monkeypatch.setattr("tape.models.file_utils.PROTEIN_MODELS_CACHE", tmp_path / "tape")
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_no_test_reaches_a_remote_host_even_where_the_network_is_up():
+    """Tests never need the network, and where it is up they must not use it either: the test of unavailable
+    weights once asked TAPE's bucket for bert-base, and the hub's offline switch was read before a test set it.
+    A lookup of any host but this machine's fails as it does offline (conftest.py, ``offline``)."""
+    import requests
+
+    url = "https://s3.amazonaws.com/songlabdata/proteindata/pytorch-models/bert-base-config.json"
+    with pytest.raises(OSError, match="tests are offline: s3.amazonaws.com"):
+        urllib.request.urlopen(url, timeout=5)
+    with pytest.raises(requests.ConnectionError, match="tests are offline: huggingface.co"):
+        requests.head("https://huggingface.co/facebook/esm2_t6_8M_UR50D", timeout=5)
 
 
 def test_esm_loads_local_checkpoint_and_embeds(tiny_esm, offline_hub, monkeypatch):
@@ -246,6 +261,7 @@ def test_esm_without_weights_is_unavailable_not_a_crash(offline_hub, subset_dir,
     assert "weights unavailable: esm2_t6_8M_UR50D is not in" in outcomes[0].message
     assert "URLError" in outcomes[0].message and "ZOO_ESM_DIR" in outcomes[0].message
     assert "weights unavailable: bert-base" in outcomes[1].message
+    assert "could not download https://s3.amazonaws.com/songlabdata/proteindata/pytorch-models/" in outcomes[1].message
     from zoo import analysis, page
 
     text = page.render(analysis.analyse(tracker.job_runs()))
