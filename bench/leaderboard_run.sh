@@ -196,3 +196,9 @@ OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip
 OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip -o epochs=60 --task gb1_three_vs_rest --seeds 1
 wait
 zoo leaderboard && zoo export
+# next session: both resumed from checkpoints/ (one thread each): UniRep-256 on gb1_three_vs_rest stopped early
+# after 33 of 60 epochs (epoch 30 kept); UniRep-256 on fluorescence stopped inside epoch 19 and carried again
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1 &
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip -o epochs=60 --task gb1_three_vs_rest --seeds 1
+wait
+zoo leaderboard && zoo export
