@@ -202,3 +202,7 @@ OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip
 OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip -o epochs=60 --task gb1_three_vs_rest --seeds 1
 wait
 zoo leaderboard && zoo export
+# next session: UniRep-256 on fluorescence resumed inside epoch 19 and reached the cap of 20 (epoch 20 kept,
+# valid 0.780, test 0.673); its checkpoint left checkpoints/ once the run was recorded
+OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1
+zoo leaderboard && zoo export
