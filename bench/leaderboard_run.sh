@@ -206,3 +206,8 @@ zoo leaderboard && zoo export
 # valid 0.780, test 0.673); its checkpoint left checkpoints/ once the run was recorded
 OMP_NUM_THREADS=1 zoo eval --model unirep-256-finetune --profile paper --no-clip --task fluorescence --seeds 1
 zoo leaderboard && zoo export
+# and after it, the fluorescence ensemble across architectures (two threads), started over: members 0-4 (recipe 1,
+# about a minute each), then the dilated net at about 3 minutes an epoch; stopped after its epoch 11 of 20 and
+# carried in checkpoints/ (the kernel9 net not started)
+ZOO_CHECKPOINT_DIR=checkpoints zoo eval --model cnn-ensemble -o members=5 -o 'shapes=["dilated","kernel9"]' --task fluorescence --seeds 1
+zoo leaderboard && zoo export
