@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 import torch
-from zoo_plugins import onehot
-from zoo_plugins.cnn_net import CNN
+from zoo_plugins.cnn.net import CNN
+from zoo_plugins.shared import onehot
 from zoo_tasks import tape
 
 

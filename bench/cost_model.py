@@ -2,7 +2,7 @@
 
 ESM-2's official architectures (8M, 35M, 150M, 650M) are built with random weights, which cost
 exactly what the trained ones cost, and timed through the zoo's own embedding path
-(zoo_plugins.backbone.embed) at several sequence lengths. The FLOPs of each forward are counted
+(zoo_plugins.shared.backbone.embed) at several sequence lengths. The FLOPs of each forward are counted
 analytically, so each measurement also gives the FLOP rate this machine reached. Prints JSON.
 
     python bench/cost_model.py [--lengths 64,128,256,512] [--seconds 20] [--gpu-tflops 200] \
@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 import torch
-from zoo_plugins.backbone import embed
-from zoo_plugins.esm_net import ESMBackbone
+from zoo_plugins.shared.backbone import embed
+from zoo_plugins.transformer.esm_net import ESMBackbone
 
 # fair-esm's published ESM-2 configurations: (layers, width, heads)
 ESM2 = {"esm2-8m": (6, 320, 20), "esm2-35m": (12, 480, 20), "esm2-150m": (30, 640, 20), "esm2-650m": (33, 1280, 20)}

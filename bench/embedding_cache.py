@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 
-from zoo_plugins import unirep
+from zoo_plugins.unirep import plugin as unirep
 from zoo_tasks import tape
 
 from zoo import Split

@@ -1,4 +1,4 @@
-"""The mLSTM's hand-written backward pass (``plugins/mlstm.py``, ``Recurrence``) against autograd
+"""The mLSTM's hand-written backward pass (``plugins/unirep/mlstm.py``, ``Recurrence``) against autograd
 recording the same recurrence op by op (``MLSTMStack.hand_backward = False``), in the same run.
 
 One fine-tuning step = forward, mean pool, linear head, MSE, backward, AdamW step, at batch 8 (the
@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 import torch
-from zoo_plugins import unirep
-from zoo_plugins.backbone import masked_mean
+from zoo_plugins.shared.backbone import masked_mean
+from zoo_plugins.unirep import plugin as unirep
 from zoo_tasks import gb1, tape
 
 BATCH = 8

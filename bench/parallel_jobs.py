@@ -36,7 +36,7 @@ def _load(task: str):
 def _worker(size: int, task: str, batches: list, threads: int, barrier, results) -> None:
     import torch
     from mlstm_backward import step  # the same fine-tuning step as bench/mlstm_backward.py
-    from zoo_plugins import unirep
+    from zoo_plugins.unirep import plugin as unirep
 
     torch.set_num_threads(threads)
     data = _load(task)

@@ -19,11 +19,11 @@ import time
 import numpy as np
 import torch
 from scipy.stats import spearmanr
-from zoo_plugins import onehot
-from zoo_plugins.cnn import PAPER
-from zoo_plugins.cnn_net import CNN, CNNRegressor
-from zoo_plugins.device import pick
-from zoo_plugins.precision import autocast
+from zoo_plugins.cnn.net import CNN, CNNRegressor
+from zoo_plugins.cnn.plugin import PAPER
+from zoo_plugins.shared import onehot
+from zoo_plugins.shared.device import pick
+from zoo_plugins.shared.precision import autocast
 from zoo_tasks import tape
 
 from zoo import provenance

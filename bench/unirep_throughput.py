@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 import torch
-from zoo_plugins import unirep
-from zoo_plugins.backbone import embed
-from zoo_plugins.unirep_net import UniRepBackbone, convert, load_backbone
+from zoo_plugins.shared.backbone import embed
+from zoo_plugins.unirep import plugin as unirep
+from zoo_plugins.unirep.babbler import UniRepBackbone, convert, load_backbone
 from zoo_tasks import tape
 
 HIDDEN, INPUT = 1900, 10

@@ -5,7 +5,7 @@ fine-tuned models' batch) on real stability sequences (tape's step keeps every t
 normalised weights for the backward pass, 72 MB a step for UniRep-1900: at fluorescence's 237
 residues that is over 17 GB, more than these machines can spare). Baseline: tape-proteins' UniRepModel as
 shipped (weight norm recomputed at every time step) with the same head and optimiser. Zoo:
-``MLSTMStack`` (``plugins/mlstm.py``: weight norm once per step, input projections of all time steps
+``MLSTMStack`` (``plugins/unirep/mlstm.py``: weight norm once per step, input projections of all time steps
 in one product), fp32 and bf16 autocast. The steps are interleaved, so every variant sees the same
 machine load, and the first step's loss is compared (same weights, same batch: same number).
 
@@ -26,10 +26,10 @@ import warnings
 
 import numpy as np
 import torch
-from zoo_plugins import unirep
-from zoo_plugins.backbone import masked_mean
-from zoo_plugins.precision import autocast
-from zoo_plugins.unirep_net import UniRepBackbone, convert
+from zoo_plugins.shared.backbone import masked_mean
+from zoo_plugins.shared.precision import autocast
+from zoo_plugins.unirep import plugin as unirep
+from zoo_plugins.unirep.babbler import UniRepBackbone, convert
 from zoo_tasks import gb1, tape
 
 BATCH = 8

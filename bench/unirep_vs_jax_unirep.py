@@ -17,9 +17,9 @@ import subprocess
 import tempfile
 
 import numpy as np
-from zoo_plugins import unirep
-from zoo_plugins.backbone import embed
-from zoo_plugins.unirep_net import load_backbone
+from zoo_plugins.shared.backbone import embed
+from zoo_plugins.unirep import plugin as unirep
+from zoo_plugins.unirep.babbler import load_backbone
 from zoo_tasks import tape
 
 JAX_SIDE = """

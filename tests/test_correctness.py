@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-import zoo_plugins.cnn as cnn_plugin
-import zoo_plugins.linear as linear_plugin
+import zoo_plugins.cnn.plugin as cnn_plugin
+import zoo_plugins.linear.plugin as linear_plugin
 import zoo_tasks.tape as tape_plugin
 
 from zoo import Split, TaskData, ZooError, hookimpl

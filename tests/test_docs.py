@@ -57,7 +57,7 @@ def test_cli_option_documented(command, flag):
 
 def test_every_torch_load_is_weights_only():
     calls = []
-    for path in [*ROOT.glob("zoo/*.py"), *ROOT.glob("plugins/*.py"), *ROOT.glob("tasks/*.py")]:
+    for path in [*ROOT.glob("zoo/*.py"), *ROOT.glob("plugins/**/*.py"), *ROOT.glob("tasks/*.py")]:
         calls += [(path.name, line) for line in path.read_text().splitlines() if "torch.load(" in line]
     assert calls, "the ESM plugin loads checkpoints with torch.load"
     assert all("weights_only=True" in line for _, line in calls), calls

@@ -36,7 +36,7 @@ def tiny_hf(tmp_path_factory, tiny_esm):
     BERT (ProtBert-style) and a T5 encoder (ProtT5-style)."""
     import esm as fair_esm
     from transformers import BertConfig, BertModel, T5Config, T5EncoderModel
-    from zoo_plugins.esm_to_hf import convert
+    from zoo_plugins.transformer.esm_to_hf import convert
 
     root = tmp_path_factory.mktemp("hf")
     torch.manual_seed(0)
@@ -73,8 +73,8 @@ def tiny_hf(tmp_path_factory, tiny_esm):
 
 @pytest.mark.parametrize("kind", ["esm", "bert", "t5"])
 def test_each_architecture_embeds_residues_only(tiny_hf, kind):
-    from zoo_plugins.backbone import embed
-    from zoo_plugins.hf_net import load_backbone
+    from zoo_plugins.shared.backbone import embed
+    from zoo_plugins.transformer.hf_net import load_backbone
 
     backbone = load_backbone(tiny_hf[kind])
     tokens, attention, pool = backbone.tokenize(["MKV", "ACDEFGH"])
@@ -137,8 +137,8 @@ def test_a_hub_id_that_cannot_be_had_is_unavailable(subset_dir, tmp_path, monkey
 def test_fair_esm_and_transformers_give_the_same_per_residue_embeddings(tiny_hf, tiny_esm):
     """The same random ESM-2 weights, loaded through the esm plugin (fair-esm) and through hf: (transformers)."""
     import esm as fair_esm
-    from zoo_plugins.esm_net import ESMBackbone
-    from zoo_plugins.hf_net import load_backbone
+    from zoo_plugins.transformer.esm_net import ESMBackbone
+    from zoo_plugins.transformer.hf_net import load_backbone
 
     _, fair = tiny_esm
     ours = ESMBackbone(fair, fair_esm.data.Alphabet.from_architecture("ESM-1b")).eval()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from zoo_plugins import cnn, linear, onehot
-from zoo_plugins.cnn_net import CNN
+from zoo_plugins.cnn import plugin as cnn
+from zoo_plugins.cnn.net import CNN
+from zoo_plugins.linear import plugin as linear
+from zoo_plugins.shared import onehot
 from zoo_tasks import tape
 
 from zoo import ZooError
@@ -79,8 +81,8 @@ def test_linear_max_pool_projects_each_position_then_takes_the_max(fluorescence)
     """The paper's LinearMaxPool (-o lens=N): a Linear layer at every real position, then the masked max;
     its own lr and weight decay group ([conv, lens, head]; given [conv, head], the lens takes the head's)."""
     import torch
-    from zoo_plugins import onehot
-    from zoo_plugins.cnn_net import CNN
+    from zoo_plugins.cnn.net import CNN
+    from zoo_plugins.shared import onehot
 
     from zoo import ZooError
 
@@ -155,7 +157,7 @@ def test_flax_init_is_the_paper_codes_initialisation(fluorescence):
 
 def test_device_is_the_cpu_here_and_a_missing_gpu_is_named(monkeypatch):
     import torch
-    from zoo_plugins.device import pick
+    from zoo_plugins.shared.device import pick
 
     monkeypatch.delenv("ZOO_DEVICE", raising=False)
     assert pick() == torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -202,7 +204,7 @@ def _epistatic(rng, n: int, parent: str, sites: list[int], options: str, couplin
 def test_pairwise_ridge_learns_what_one_hot_ridge_cannot():
     """Issue 13.4: a landscape made only of pair terms (epistasis) is ranked by the pairwise ridge and not
     by the one-hot ridge; the pair columns are the co-occurring mutations seen at least min_count times."""
-    from zoo_plugins.pairwise import PairwiseRidge
+    from zoo_plugins.linear.pairwise import PairwiseRidge
 
     from zoo import Split
     from zoo.testing import check_model
@@ -318,7 +320,7 @@ def test_an_ensemble_adds_members_of_other_shapes():
     """Issue 13.4, ensembles across architectures: ``-o shapes=[...]`` adds one net of each named shape
     to the copies of the task's recipe. Member k of seed s keeps seed s·m + k (m members), so at seed 0
     the copies are `cnn` seeds 0 … and their finished training is reused."""
-    from zoo_plugins import cnn
+    from zoo_plugins.cnn import plugin as cnn
 
     from zoo.contract import ContractError
 
@@ -343,7 +345,7 @@ def test_global_epistasis_recovers_a_sigmoid_landscape_that_ridge_distorts(fluor
     saturation), the sigmoid model ranks variants with more mutations than it trained on by their
     true additive score, and a ridge does not; its gradient is the loss's; and it learns GFP."""
     from scipy.optimize import check_grad
-    from zoo_plugins.epistasis import objective
+    from zoo_plugins.linear.epistasis import objective
 
     from zoo import Split
     from zoo.testing import check_model

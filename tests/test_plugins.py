@@ -113,7 +113,7 @@ def test_hook_raising_is_isolated():
 @pytest.mark.parametrize("order", ["builtin first", "impostor first"])
 def test_a_name_claimed_twice_runs_for_neither_plugin(order):
     """Issue 10.2: an impostor registering 'linear' once knocked out the built-in whenever it sorted first."""
-    import zoo_plugins.linear as linear
+    import zoo_plugins.linear.plugin as linear
 
     plugins = [("linear", "0.1.0", linear), ("copycat", "2", Duplicate())]
     registry = build(plugins if order == "builtin first" else plugins[::-1])
@@ -214,7 +214,7 @@ def test_a_failing_hook_sidelines_the_whole_plugin():
 
 
 def test_one_module_under_two_entry_points_is_reported():
-    import zoo_plugins.linear as linear
+    import zoo_plugins.linear.plugin as linear
 
     registry = build([("linear", "1", linear), ("linear-again", "1", linear)])
     assert "is the same object as plugin 'linear'" in registry.plugins["linear-again"].error

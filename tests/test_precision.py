@@ -15,7 +15,7 @@ from zoo.testing import tiny_task
 
 
 def test_auto_keeps_whichever_precision_ran_faster():
-    from zoo_plugins.precision import faster
+    from zoo_plugins.shared.precision import faster
 
     def slow(which: str):
         return lambda precision: time.sleep(0.03 if precision == which else 0.0)
@@ -26,7 +26,7 @@ def test_auto_keeps_whichever_precision_ran_faster():
 
 
 def test_auto_without_native_bf16_is_fp32_and_names_are_checked(monkeypatch):
-    from zoo_plugins import precision
+    from zoo_plugins.shared import precision
 
     monkeypatch.setattr(precision, "native_bf16", lambda device: False)
     probed: list[str] = []
@@ -37,7 +37,8 @@ def test_auto_without_native_bf16_is_fp32_and_names_are_checked(monkeypatch):
 
 
 def test_an_auto_cnn_trains_exactly_as_its_chosen_precision(monkeypatch):
-    from zoo_plugins import cnn, precision
+    from zoo_plugins.cnn import plugin as cnn
+    from zoo_plugins.shared import precision
 
     monkeypatch.setattr(precision, "native_bf16", lambda device: True)  # the probe runs on any CPU
     task = tiny_task(n_train=48, n_valid=16, n_test=16)

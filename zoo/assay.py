@@ -20,14 +20,15 @@ Every error names the file, the line and the fix. The task is named after the fi
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from zoo import ALPHABET, TaskData, ZooError
+from zoo import ALPHABET, TaskData, ZooError, hookimpl
 from zoo.taskfile import SPLITS, DataError, check_records
 
 ACCEPTED = ("sequence", "mutant", "target", "split")
@@ -203,33 +204,41 @@ def _labels(frame, path: Path, split: str, positions: list[list[int]]) -> tuple[
 
 
 def register(registry: Any, path: str | Path, *, wild_type: str | None = None, split: str = "random") -> str:
-    """Make the file a task of ``registry`` (a zoo.plugins.Registry); returns its name."""
+    """Make the file a task of ``registry`` (anything with ``tasks`` and ``registrar``); returns its name."""
     from zoo import __version__
-    from zoo.contract import TaskSpec
-    from zoo.plugins import Entry, PluginInfo
 
-    path = Path(path).resolve()
-    name = task_name(path)
+    name = task_name(Path(path))
     if name in registry.tasks and registry.tasks[name].plugin != PLUGIN:
         raise ZooError(
-            f"the assay file {path} would be task {name!r}, which plugin {registry.tasks[name].plugin!r} "
-            f"already provides. Fix: rename the file."
+            f"the assay file {Path(path).resolve()} would be task {name!r}, which plugin "
+            f"{registry.tasks[name].plugin!r} already provides. Fix: rename the file."
         )
-    info = registry.plugins.setdefault(PLUGIN, PluginInfo(PLUGIN, __version__))
-    spec = TaskSpec(description=f"assay file {path.name}", source="a user's assay file", url=str(path))
-    registry.tasks[name] = Entry(
-        "task", name, partial(load, path, wild_type=wild_type, split=split), PLUGIN, __version__, spec
+    return _add(registry.registrar(PLUGIN, __version__, "task"), path, wild_type=wild_type, split=split)
+
+
+def _add(register: Callable[..., None], path: str | Path, *, wild_type: str | None, split: str = "random") -> str:
+    path = Path(path).resolve()
+    name = task_name(path)
+    register(
+        name,
+        partial(load, path, wild_type=wild_type, split=split),
+        description=f"assay file {path.name}",
+        source="a user's assay file",
+        url=str(path),
     )
-    if name not in info.tasks:
-        info.tasks.append(name)
     return name
 
 
-def register_folder(registry: Any, folder: str | Path) -> list[str]:
-    """Every ``*.csv`` / ``*.csv.gz`` in ``folder`` as a task (a ``<name>.fasta`` beside one is its wild type)."""
-    names = []
+@hookimpl
+def register_tasks(register: Callable[..., None]) -> None:
+    """``ZOO_TASKS_DIR``: every ``*.csv`` / ``*.csv.gz`` in that folder is a task (a ``<name>.fasta`` beside
+    one is its wild type)."""
+    folder = os.environ.get("ZOO_TASKS_DIR")
+    if not folder:
+        return
+    if not Path(folder).is_dir():
+        raise ZooError(f"ZOO_TASKS_DIR={folder} is not a folder. Fix: point it at a folder of assay CSV files.")
     for path in sorted(Path(folder).glob("*.csv*")):
         if path.name.endswith((".csv", ".csv.gz")):
             fasta = path.with_name(task_name(path) + ".fasta")
-            names.append(register(registry, path, wild_type=str(fasta) if fasta.exists() else None))
-    return names
+            _add(register, path, wild_type=str(fasta) if fasta.exists() else None)

@@ -97,6 +97,21 @@ class Registry:
     load_order: dict[str, int] = field(default_factory=dict)
     resolved: dict[str, str] = field(default_factory=dict)  # e.g. "hf:org/model" -> the name it was registered as
 
+    def registrar(self, plugin: str, version: str, kind: str) -> Callable[..., None]:
+        """The ``register(name, factory, **fields)`` callback a hook gets, for code that adds entries itself
+        (an assay file named on the command line); a name it already registered is replaced."""
+        info = self.plugins.setdefault(plugin, PluginInfo(plugin, version))
+        register = _register_callback(self, info, kind)
+
+        def replace(name: str, factory: Callable[..., Any], **fields: Any) -> None:
+            table = self.models if kind == "model" else self.tasks
+            if name in table and table[name].plugin == plugin:
+                del table[name]
+                (info.models if kind == "model" else info.tasks).remove(name)
+            register(name, factory, **fields)
+
+        return replace
+
     def model(self, name: str) -> Entry:
         if name not in self.models and ":" in name:
             name = self.resolve(name) or name
@@ -188,13 +203,6 @@ def discover() -> Registry:
     # an object registered in-process (a plugin under test) replaces its installed entry point
     extra_ids = {id(obj) for _, _, obj in EXTRA}
     registry = build([o for o in objects if id(o[2]) not in extra_ids] + EXTRA)
-    if os.environ.get("ZOO_TASKS_DIR"):  # a folder of assay files: each file is a task (zoo/assay.py)
-        from zoo import assay
-
-        try:
-            assay.register_folder(registry, os.environ["ZOO_TASKS_DIR"])
-        except ZooError as exc:
-            registry.plugins[assay.PLUGIN] = PluginInfo(assay.PLUGIN, "-", error=f"ZOO_TASKS_DIR: {exc}")
     for name in sorted(((wanted or set()) | unwanted) - {ep.name for ep in eps}):
         registry.plugins[name] = PluginInfo(
             name, "-", error=str(did_you_mean("plugin", name, [ep.name for ep in eps])) + f" (named in {ENV_SELECT})"

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +22,7 @@ from typing import Any, Callable
 from zoo import ZooError
 from zoo.cache import cache_dir
 from zoo.files import write_atomic
+from zoo.store_connection import StoreConnection, connection_lost, server_answers
 
 
 def spool_dir(uri: str) -> Path:
@@ -103,3 +105,32 @@ def replay(uri: str, apply: Callable[[str, dict[str, Any], dict[str, str]], str 
         path.unlink()
         state_path.unlink(missing_ok=True)
     return applied
+
+
+class Spooling(StoreConnection):
+    """The tracker's side of the spool: switching to the journal when a tracking server drops."""
+
+    def _go_offline(self, exc: BaseException) -> bool:
+        """After a failed call: if a tracking server stopped answering, keep the rest of this process's
+        writes in a journal for `zoo sync` and say so; False when the failure is something else."""
+        remote = self.uri.startswith(("http://", "https://"))
+        if not remote or not (connection_lost(exc) or not server_answers(self.uri)):
+            return False
+        self.journal = Journal(self.uri)
+        print(
+            f"zoo: warning: the MLflow tracking server {self.uri} stopped answering "
+            f"({type(exc).__name__}). Results are kept in {self.journal.path} until `zoo sync`.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return True
+
+    def unsynced(self) -> bool:
+        from zoo import spool
+
+        return bool(spool.pending(self.uri) or self.journal)
+
+    def spool_dir(self) -> Path:
+        from zoo import spool
+
+        return spool.spool_dir(self.uri)

@@ -11,7 +11,7 @@ Finished training outlives its job (:func:`finished_path`): a model trained with
 seed on the same data by another job (a standalone ``cnn`` run and the same net as an ensemble's
 member) is taken instead of trained again. ``zoo eval --force`` trains afresh.
 
-torch-free: the state is whatever the plugin hands over; plugins/checkpoint.py saves torch state.
+torch-free: the state is whatever the plugin hands over; plugins/shared/checkpoint.py saves torch state.
 """
 
 from __future__ import annotations

@@ -3,20 +3,21 @@
 
 The extra columns are a pretrained model's log-likelihood of the sequence (Hsu's density feature)
 or its frozen mean embedding. Alpha is chosen on valid, with the same standardised ridge as
-``linear`` and the frozen heads (``zoo_plugins.ridge``). Hsu et al. regularise the density feature
+``linear`` and the frozen heads (``zoo_plugins.shared.ridge``). Hsu et al. regularise the density feature
 far less than the one-hot ones; here its standardised column is scaled by ``DENSITY_EMPHASIS``, so
 its penalty is alpha / 100.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
-from zoo_plugins import onehot
-from zoo_plugins.ridge import select_alpha
 
 from zoo import Split
+
+from ..shared import onehot
+from ..shared.ridge import select_alpha
 
 DENSITY_EMPHASIS = 10.0
 
@@ -25,7 +26,7 @@ class AugmentedRidge:
     def __init__(self, extra: Callable[[list[str]], np.ndarray], what: str, emphasis: float = 1.0):
         self.extra, self.emphasis = extra, emphasis
         self.params: dict = {"features": f"flattened one-hot + {what}", "head": "standardised ridge, alpha on valid"}
-        self.head = None
+        self.head: Any = None  # the ridge head select_alpha fits
 
     def _features(self, sequences: Sequence[str]) -> np.ndarray:
         extra = np.asarray(self.extra(list(sequences)), dtype=np.float32).reshape(len(sequences), -1)

@@ -12,7 +12,7 @@ Supported architectures: EsmModel (ESM-2, ESM-1b), BertModel (ProtBert) and T5En
 (ProtT5, Ankh), chosen by the checkpoint's ``model_type``. Online, a hub id downloads into Hugging
 Face's cache; offline, a local folder works; when neither does, the job ends "unavailable" with
 the reason. The fine-tuned variants share the checkpoint/resume and precision options of the other
-fine-tuned models. Registration is torch-free; plugins/hf_net.py does the work.
+fine-tuned models. Registration is torch-free; plugins/transformer/hf_net.py does the work.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import re
 from functools import partial
 from pathlib import Path
 
-from zoo_plugins.device import GPU_JOB
-from zoo_plugins.variants import FINETUNE_OPTIONS, PROFILES
-
 from zoo import hookimpl
 from zoo.contract import Option
+
+from ..shared.device import GPU_JOB
+from ..shared.variants import FINETUNE_OPTIONS, PROFILES
 
 VARIANTS = {"hf": "frozen", "hf-finetune": "finetune", "hf-lora": "lora"}
 LORA_OPTIONS = {"lora_r": Option(8, int, minimum=1), "lora_alpha": Option(16, int, minimum=1)}
@@ -75,16 +75,16 @@ def resolve_model(name, register):
 
 
 def make_frozen(ident: str, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.frozen import frozen_model
-    from zoo_plugins.hf_net import identity, load_backbone, local_folder
+    from ..shared.frozen import frozen_model
+    from .hf_net import identity, load_backbone, local_folder
 
     folder = local_folder(ident)
     return frozen_model(identity(folder), lambda: load_backbone(folder), options, progress)
 
 
 def make_finetuned(ident: str, lora: bool, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.hf_net import load_backbone, local_folder
-    from zoo_plugins.variants import finetuned
+    from ..shared.variants import finetuned
+    from .hf_net import load_backbone, local_folder
 
     folder = local_folder(ident)  # unavailable now, rather than inside fit()
     if lora:

@@ -16,9 +16,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from zoo_plugins.device import pick
 
 from zoo import Split, names
+
+from .device import pick
 
 
 def masked_mean(hidden: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
@@ -121,7 +122,7 @@ class FineTuned:
 
     def _probe(self, train: Split, y: torch.Tensor):
         """One training step of copies of the nets on the first batch (``-o precision=auto`` times it)."""
-        from zoo_plugins.precision import train_step
+        from .precision import train_step
 
         nets = (copy.deepcopy(self.backbone), copy.deepcopy(self.head))
         opt = torch.optim.AdamW([*nets[0].parameters(), *nets[1].parameters()])
@@ -142,8 +143,9 @@ class FineTuned:
         per-epoch metrics; a killed job resumes from its last finished epoch, or from inside a long epoch
         (a checkpoint every ZOO_CHECKPOINT_SECONDS, zoo.training.checkpoint_seconds)."""
         from scipy.stats import spearmanr
-        from zoo_plugins import checkpoint
-        from zoo_plugins.precision import resolve, train_step
+
+        from . import checkpoint
+        from .precision import resolve, train_step
 
         p = self.params
         torch.manual_seed(self.seed)
@@ -245,7 +247,7 @@ class FineTuned:
         self.backbone.eval()
         out = np.empty(len(sequences))
         with torch.inference_mode():
-            from zoo_plugins.precision import autocast
+            from .precision import autocast
 
             for idx in _batches(sequences, 32):
                 with autocast(getattr(self, "precision", "fp32"), self.device):

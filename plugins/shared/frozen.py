@@ -10,10 +10,11 @@ from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from zoo_plugins.ridge import ALPHAS, select_alpha
 
 from zoo import Split
 from zoo.cache import EmbeddingCache
+
+from .ridge import ALPHAS, select_alpha
 
 
 class FrozenRidge:
@@ -27,7 +28,7 @@ class FrozenRidge:
         self.cache = EmbeddingCache(identity)
         self.compute, self.progress, self.alphas = compute, progress, tuple(alphas)
         self.params: dict = {"head": "ridge, alpha chosen on valid", "identity": identity}
-        self.head = None
+        self.head: Any = None  # the ridge head select_alpha fits
 
     def embed(self, sequences: Sequence[str]) -> np.ndarray:
         return self.cache.get(sequences, self.compute, progress=self.progress)
@@ -53,7 +54,7 @@ def frozen_model(
     batch_size = int(options["batch_size"])
 
     def compute(sequences: list[str]) -> np.ndarray:
-        from zoo_plugins.backbone import embed
+        from .backbone import embed
 
         return embed(backbone(), sequences, batch_size=batch_size)
 

@@ -2,7 +2,7 @@
 
 Under ``paper`` it is the paper's model: scikit-learn's Ridge with alpha 1 on raw one-hot.
 Under ``default`` alpha is chosen on the valid split, with the same standardised ridge head and
-alpha grid as the frozen pretrained models (``zoo_plugins.ridge``), so both sides of the verdict
+alpha grid as the frozen pretrained models (``zoo_plugins.shared.ridge``), so both sides of the verdict
 get the same selection budget. ``-o alpha=X`` fixes alpha in either profile. The one-hot models
 that go past it, ``linear-pairwise`` and ``global-epistasis``, register here too.
 """
@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from zoo_plugins import onehot
 
 from zoo import Split, hookimpl
 from zoo.contract import Option
+
+from ..shared import onehot
 
 
 class RidgeOneHot:
@@ -31,7 +32,7 @@ class RidgeOneHot:
         self.length = max(map(len, train.sequences))
         features = onehot.flat_onehot(train.sequences, self.length)
         if self.standardize:
-            from zoo_plugins.ridge import ALPHAS, select_alpha
+            from ..shared.ridge import ALPHAS, select_alpha
 
             alphas = ALPHAS if self.alpha is None else (self.alpha,)
             self._model, chosen = select_alpha(
@@ -58,13 +59,13 @@ def make_ridge(*, task: str, seed: int, profile: str, options: dict, progress=No
 
 
 def make_pairwise(*, task: str, seed: int, profile: str, options: dict, progress=None):
-    from zoo_plugins.pairwise import PairwiseRidge
+    from .pairwise import PairwiseRidge
 
     return PairwiseRidge(**{k: v for k, v in options.items() if v is not None})
 
 
 def make_epistasis(*, task: str, seed: int, profile: str, options: dict, progress=None):
-    from zoo_plugins.epistasis import GlobalEpistasis
+    from .epistasis import GlobalEpistasis
 
     return GlobalEpistasis(**{k: v for k, v in options.items() if v is not None})
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from zoo_plugins.device import GPU_JOB
-from zoo_plugins.precision import OPTION as PRECISION
-
 from zoo import hookimpl
 from zoo.contract import Option
+
+from ..shared.device import GPU_JOB
+from ..shared.precision import OPTION as PRECISION
 
 # The paper's recipes, per task. lr and weight decay are (conv layers, head).
 PAPER: dict[str, dict[str, Any]] = {
@@ -131,7 +131,7 @@ def recipe(task: str, profile: str, options: dict) -> dict:
 
 
 def make_cnn(*, task, seed, profile, options, progress=None):
-    from zoo_plugins.cnn_net import CNNRegressor
+    from .net import CNNRegressor
 
     return CNNRegressor(recipe(task, profile, options), seed=seed, progress=progress)
 
@@ -149,9 +149,9 @@ GRID: dict[str, dict[str, Any]] = {
 
 def make_grid(*, task, seed, profile, options, progress=None):
     """The task's ``cnn`` recipe and the shapes of ``GRID`` (options set with -o apply to all), each
-    trained, the best valid Spearman kept (``plugins/selection.py``)."""
-    from zoo_plugins.cnn_net import CNNRegressor
-    from zoo_plugins.selection import SelectOnValid
+    trained, the best valid Spearman kept (``plugins/shared/selection.py``)."""
+    from ..shared.selection import SelectOnValid
+    from .net import CNNRegressor
 
     chosen = {k: v for k, v in options.items() if v is not None}
     names = list(GRID)
@@ -173,8 +173,8 @@ def make_ensemble(*, task, seed, profile, options, progress=None):
     of the task's recipe. ``shapes`` adds one member of each named shape (``SHAPES``; its change wins
     over the options). Member k of job seed s trains with seed s·m + k, m members in all (no two
     ensemble jobs share a member; at seed 0 the copies are ``cnn`` seeds 0, 1, …)."""
-    from zoo_plugins.cnn_net import CNNRegressor
-    from zoo_plugins.ensemble import Ensemble
+    from .ensemble import Ensemble
+    from .net import CNNRegressor
 
     chosen = {k: v for k, v in options.items() if k not in ("members", "shapes") and v is not None}
     variants = PAPER_ENSEMBLE.get(task) if profile == "paper" else None
@@ -220,11 +220,11 @@ BLEND_OPTIONS = {
 def make_blend(*, task, seed, profile, options, progress=None):
     """The task's ``cnn`` recipe and a ridge on one-hot (``linear``, with ``-o ridge=pairwise``
     ``linear-pairwise``) under the same profile, their predictions blended with the weight chosen on
-    valid (``plugins/blend.py``). The CNN is the same net as ``cnn`` at that seed (with
+    valid (``plugins/cnn/blend.py``). The CNN is the same net as ``cnn`` at that seed (with
     ``-o members=m``, ``cnn-ensemble`` of m at that seed), so its finished training is reused."""
-    from zoo_plugins.blend import Blend
-    from zoo_plugins.cnn_net import CNNRegressor
-    from zoo_plugins.linear import make_pairwise, make_ridge
+    from ..linear.plugin import make_pairwise, make_ridge
+    from .blend import Blend
+    from .net import CNNRegressor
 
     own = {"ridge", "alpha", "members"}
     cnn_options = {k: v for k, v in options.items() if k not in own}

@@ -12,9 +12,9 @@ import os
 from functools import lru_cache, partial
 from pathlib import Path
 
-from zoo_plugins.variants import register_pair
-
 from zoo import Unavailable, ZooError, hookimpl
+
+from ..shared.variants import register_pair
 
 URL = "https://dl.fbaipublicfiles.com/fair-esm/models/{name}.pt"
 # official name -> (parameters, layers, the zoo's model name); parameter counts are those of
@@ -112,12 +112,12 @@ def identity(name: str, path: Path) -> str:
 
 
 def make_frozen(name: str, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.frozen import frozen_model
+    from ..shared.frozen import frozen_model
 
     path = locate(name, options)
 
     def make_backbone():
-        from zoo_plugins.esm_net import ESMBackbone
+        from .esm_net import ESMBackbone
 
         return ESMBackbone(*load_model(name, path, bool(options.get("weights"))))
 
@@ -125,13 +125,13 @@ def make_frozen(name: str, *, task, seed, profile, options, progress=None):
 
 
 def make_finetuned(name: str, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.variants import finetuned
+    from ..shared.variants import finetuned
 
     path = locate(name, options)
     load_model(name, path, bool(options.get("weights")))  # fail now, as unavailable, rather than inside fit()
 
     def make_backbone():
-        from zoo_plugins.esm_net import ESMBackbone
+        from .esm_net import ESMBackbone
 
         return ESMBackbone(*load_model(name, path, bool(options.get("weights"))))
 

@@ -11,9 +11,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from zoo_plugins.variants import register_pair
-
 from zoo import Unavailable, ZooError, hookimpl
+
+from ..shared.variants import register_pair
 
 OFFICIAL = "bert-base"
 PARAMETERS = 91_888_896  # ProteinBertModel(ProteinBertConfig()), pooler included (recounted in tests)
@@ -74,8 +74,8 @@ def state_digest(model) -> str:
 
 
 def make_frozen(*, task, seed, profile, options, progress=None):
-    from zoo_plugins.frozen import frozen_model
-    from zoo_plugins.tape_bert_net import BertBackbone
+    from ..shared.frozen import frozen_model
+    from .tape_bert_net import BertBackbone
 
     where = source(options)
     weights = Path(where) / "pytorch_model.bin"
@@ -90,13 +90,13 @@ def make_frozen(*, task, seed, profile, options, progress=None):
 
 
 def make_finetuned(*, task, seed, profile, options, progress=None):
-    from zoo_plugins.variants import finetuned
+    from ..shared.variants import finetuned
 
     where = source(options)
     load_model(where)  # fail now, as unavailable, rather than inside fit()
 
     def make_backbone():
-        from zoo_plugins.tape_bert_net import BertBackbone
+        from .tape_bert_net import BertBackbone
 
         return BertBackbone(load_model(where))
 

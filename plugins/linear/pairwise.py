@@ -7,7 +7,7 @@ common residue of the training sequences. Each pair of mutations that occurs tog
 the flattened one-hot. Sequences with more than ``max_mutations`` mutations (e.g. stability's
 unrelated designs) get no pair columns: the model is then the one-hot ridge. The features are
 sparse, so the ridge is scikit-learn's conjugate-gradient solver on a CSR matrix (a dense X'X of
-this many columns would not fit the eigendecomposition path of ``zoo_plugins.ridge``); alpha is
+this many columns would not fit the eigendecomposition path of ``zoo_plugins.shared.ridge``); alpha is
 chosen on valid, as for ``linear``.
 """
 
@@ -17,10 +17,11 @@ from itertools import combinations
 from typing import Any, Sequence
 
 import numpy as np
-from zoo_plugins import onehot
-from zoo_plugins.ridge import ALPHAS, pick_alpha
 
 from zoo import Split
+
+from ..shared import onehot
+from ..shared.ridge import ALPHAS, pick_alpha
 
 
 class PairwiseRidge:

@@ -63,7 +63,7 @@ class Features:
 
     def _both(self, sequences: list[str]) -> np.ndarray:
         """(n, hidden + 1): the mean embedding, then the log-likelihood."""
-        from zoo_plugins.backbone import embed, masked_mean
+        from ..shared.backbone import embed, masked_mean
 
         backbone = self.backbone()
         w, b = self.head()

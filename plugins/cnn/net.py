@@ -10,10 +10,11 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from zoo_plugins import onehot
-from zoo_plugins.device import pick
 
 from zoo import Split, names
+
+from ..shared import onehot
+from ..shared.device import pick
 
 
 class OneHotConv(nn.Module):
@@ -138,9 +139,9 @@ class CNN(nn.Module):
         if init == "flax":
             self.flax_init()
         elif init != "torch":
-            from zoo_plugins.cnn import INITS
-
             from zoo import ZooError
+
+            from .plugin import INITS
 
             raise ZooError(f"-o init={init}: choose one of {', '.join(INITS)}")
 
@@ -242,8 +243,9 @@ class CNNRegressor:
         """Train epoch by epoch. Inside zoo eval each epoch ends with a checkpoint and its train loss
         and valid Spearman logged to MLflow; a killed job resumes from its last finished epoch."""
         from scipy.stats import spearmanr
-        from zoo_plugins import checkpoint
-        from zoo_plugins.precision import resolve, train_step
+
+        from ..shared import checkpoint
+        from ..shared.precision import resolve, train_step
 
         r = self.recipe
         torch.manual_seed(self.seed)
@@ -331,7 +333,7 @@ class CNNRegressor:
 
     def _probe(self, train: Split, y: torch.Tensor, batch_size: int):
         """One training step of a copy of the net on the first batch (``-o precision=auto`` times it)."""
-        from zoo_plugins.precision import train_step
+        from ..shared.precision import train_step
 
         assert self.net is not None  # built by fit() before it asks
         net = copy.deepcopy(self.net)
@@ -347,7 +349,7 @@ class CNNRegressor:
         # sort by length so each batch pads little; restore the caller's order at the end
         order = np.argsort([len(s) for s in sequences], kind="stable")
         out = np.empty(len(sequences), dtype=np.float64)
-        from zoo_plugins.precision import autocast
+        from ..shared.precision import autocast
 
         for idx, tok, lengths in self._batches(sequences, order, 1024):
             with autocast(getattr(self, "precision", "fp32"), self.device):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from zoo_plugins.device import GPU_JOB
-from zoo_plugins.precision import OPTION as PRECISION
-
 from zoo.contract import Option
+
+from .device import GPU_JOB
+from .precision import OPTION as PRECISION
 
 WEIGHTS = Option(None, str, help="weights file or folder; a path named here that cannot be used is an error")
 FINETUNE_OPTIONS = {
@@ -64,7 +64,7 @@ def finetuned(make_backbone: Callable, *, seed: int, profile: str, options: dict
     """Under ``paper`` whole epochs to convergence (early stopping on valid: at most ``epochs``, stopped
     after ``patience`` epochs without a better valid Spearman); otherwise (the CPU profile) bounded by
     steps and seconds."""
-    from zoo_plugins.backbone import FineTuned
+    from .backbone import FineTuned
 
     bounded = profile != "paper"
     return FineTuned(

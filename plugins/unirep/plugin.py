@@ -13,11 +13,11 @@ import os
 from functools import lru_cache, partial
 from pathlib import Path
 
-from zoo_plugins.variants import PROFILES, register_pair
-from zoo_plugins.variants import WEIGHTS as WEIGHTS_OPTION
-
 from zoo import Unavailable, ZooError, hookimpl
 from zoo.contract import Option
+
+from ..shared.variants import PROFILES, register_pair
+from ..shared.variants import WEIGHTS as WEIGHTS_OPTION
 
 SIZES = (1900, 256, 64)  # 1900: one mLSTM layer; 256 and 64: four stacked layers
 
@@ -72,11 +72,12 @@ def backbone(path: Path, size: int, inference: bool):
     it); to train, and for 64 and 256, the zoo's trainable mLSTM (``MLSTMStack``: the fused input
     projections under autograd, bench/unirep_training.py measures it against tape's training step)."""
     if size == 1900 and inference:
-        from zoo_plugins.unirep_net import load_backbone
+        from .babbler import load_backbone
 
         return load_backbone(path, inference=inference)
     import numpy as np
-    from zoo_plugins.mlstm import StackedUniRep
+
+    from .mlstm import StackedUniRep
 
     with np.load(path) as npz:
         return StackedUniRep(dict(npz))
@@ -84,7 +85,7 @@ def backbone(path: Path, size: int, inference: bool):
 
 def features(size: int, options: dict, progress=None):
     """Mean embeddings and language-model log-likelihoods from one cached forward pass."""
-    from zoo_plugins.unirep_lm import Features
+    from .lm import Features
 
     path = weights_path(options, size)
     return Features(
@@ -93,14 +94,14 @@ def features(size: int, options: dict, progress=None):
 
 
 def make_frozen(size: int = 1900, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.frozen import FrozenRidge
+    from ..shared.frozen import FrozenRidge
 
     feats = features(size, options, progress)  # the same pass stores the log-likelihoods for the models below
     return FrozenRidge(feats.embeddings.identity, feats.embedding_compute, progress=progress)
 
 
 def make_zeroshot(size: int, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.zeroshot import ZeroShot
+    from .zeroshot import ZeroShot
 
     return ZeroShot(
         features(size, options, progress).log_likelihood, f"UniRep-{size} log-likelihood (sum over residues)"
@@ -108,7 +109,7 @@ def make_zeroshot(size: int, *, task, seed, profile, options, progress=None):
 
 
 def make_augmented(size: int, extra: str, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.augmented import DENSITY_EMPHASIS, AugmentedRidge
+    from .augmented import DENSITY_EMPHASIS, AugmentedRidge
 
     feats = features(size, options, progress)
     if extra == "embedding":
@@ -117,7 +118,7 @@ def make_augmented(size: int, extra: str, *, task, seed, profile, options, progr
 
 
 def make_finetuned(size: int = 1900, *, task, seed, profile, options, progress=None):
-    from zoo_plugins.variants import finetuned
+    from ..shared.variants import finetuned
 
     path = weights_path(options, size)
     return finetuned(

@@ -131,14 +131,14 @@ class StackedUniRep(nn.Module):
 
     def __init__(self, arrays: dict):
         super().__init__()
-        from zoo_plugins.unirep_net import UNIREP_VOCAB
+        from .babbler import UNIREP_VOCAB
 
         self.mlstm = MLSTMStack(arrays)
         self.hidden_size = self.mlstm.hidden_size
         self.vocab = UNIREP_VOCAB
 
     def tokenize(self, sequences: list[str]):
-        from zoo_plugins.unirep_net import unirep_tokens
+        from .babbler import unirep_tokens
 
         return unirep_tokens(self.vocab, sequences)
 

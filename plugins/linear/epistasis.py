@@ -18,10 +18,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from zoo_plugins import onehot
-from zoo_plugins.ridge import ALPHAS, pick_alpha
 
 from zoo import Split
+
+from ..shared import onehot
+from ..shared.ridge import ALPHAS, pick_alpha
 
 MARGIN = 0.05  # the sigmoid reaches 5% of the targets' range beyond their minimum and maximum
 

@@ -1,0 +1,1 @@
+"""The paper's supervised CNNs, their ensembles, and the CNN + ridge blend."""

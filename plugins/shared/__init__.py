@@ -1,0 +1,2 @@
+"""What the built-in model families share: encodings, ridge heads, selection, frozen and fine-tuned backbones,
+checkpoints, precision and device."""

@@ -1,0 +1,55 @@
+"""Whole-run records: the datasets a job saw, and a run recreated from a results bundle."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+from zoo import names
+from zoo.run_writes import RunWrites
+
+
+class RunRecords(RunWrites):
+    def log_datasets(self, run_id: str, task: str, data, splits: dict) -> None:
+        """Each split a job saw, as an MLflow dataset input (name, digest, source, context), so the UI's
+        Datasets column shows which data a run used."""
+        digest = hashlib.sha256(",".join(sorted(data.files.values())).encode()).hexdigest()[:16]
+        source = ",".join(data.files) or f"task {task}"
+        inputs = []
+        for context, split in splits.items():
+            content = hashlib.sha256("\n".join(split.sequences).encode() + split.targets.tobytes()).hexdigest()
+            inputs.append(
+                {
+                    "name": f"{task}-{context}",
+                    "digest": content[:16],
+                    "source_type": "local",
+                    "source": json.dumps({"files": source, "task_digest": digest, "rows": len(split)}),
+                    "context": context,
+                }
+            )
+        self._write("log_inputs", run=run_id, datasets=inputs)
+
+    def import_run(self, record: dict, predictions, extra_tags: dict[str, str]) -> str:
+        """Recreate an exported run (zoo.bundle) here, with its times, status, datasets and predictions."""
+        tags = {k: str(v) for k, v in record.get("tags", {}).items() if k != "mlflow.parentRunId"}
+        run = self.client.create_run(
+            self.experiment_id,
+            start_time=record.get("start_time"),
+            tags={**tags, **extra_tags},
+            run_name=record.get("run_name"),
+        )
+        run_id = run.info.run_id
+        self.log_params(run_id, record.get("params", {}))
+        stamp = int(record.get("end_time") or record.get("start_time") or time.time() * 1000)
+        curves = record.get("histories", {})  # per-epoch metrics at their steps, so the UI draws the curves
+        metrics = [(k, float(v), stamp, 0) for k, v in sorted(record.get("metrics", {}).items()) if k not in curves]
+        metrics += [(k, float(v), stamp, int(step)) for k, points in sorted(curves.items()) for step, v in points]
+        for start in range(0, len(metrics), 1000):  # MLflow caps a batch at 1000 metrics
+            self._write("log_batch", run=run_id, metrics=metrics[start : start + 1000])
+        if record.get("datasets"):
+            self._write("log_inputs", run=run_id, datasets=record["datasets"])
+        if predictions is not None:
+            self.log_table(run_id, predictions, names.PREDICTIONS)
+        self.client.set_terminated(run_id, record.get("status", "FINISHED"), end_time=record.get("end_time"))
+        return run_id
