@@ -181,3 +181,43 @@ def test_a_run_imported_without_its_curve_exports_none_rather_than_one_at_step_0
     export(tracker.job_runs(), None, tmp_path / "bundle", histories=tracker.metric_histories)
     histories = {r["run_name"]: r.get("histories") for r in Bundle(tmp_path / "bundle").records}
     assert histories == {"cnn/stability/seed0": None, "cnn/stability/seed1": {"epoch_train_loss": [[1, 0.9], [2, 0.7]]}}
+
+
+def test_an_imported_runs_predictions_file_is_byte_for_byte_what_pandas_writes():
+    """zoo import formats test_predictions.csv itself (fast); the file must be the one zoo eval logs."""
+    bundle = Bundle(ROOT / "leaderboard" / "runs")
+    first_of_each = {}
+    for record in bundle.records:
+        if "testset" in record:
+            first_of_each.setdefault(record["testset"], record["run_id"])
+    assert len(first_of_each) >= 7
+    for run_id in first_of_each.values():
+        assert bundle.predictions_csv(run_id) == bundle.predictions(run_id).to_csv(index=False)
+
+
+def test_an_import_shared_among_worker_processes_makes_the_same_store_as_one_process(
+    source_store, tmp_path, monkeypatch
+):
+    from zoo import bundle as bundle_module
+    from zoo.bundle import IMPORTED_FROM, import_into
+
+    _, uri = source_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "bundle"]) == 0
+    bundle = Bundle(tmp_path / "bundle")
+    monkeypatch.setattr(bundle_module, "CHUNK", 2)  # 8 runs: four chunks, so two workers share them
+
+    def store(name: str, workers: int) -> dict:
+        tracker = Tracker(f"sqlite:///{tmp_path / name / 'mlflow.db'}")
+        assert import_into(bundle, tracker, workers=workers) == {"created": 8, "skipped": 0}
+        runs = {}
+        for run in tracker.job_runs():
+            run_id = run.pop("run_id")
+            if run.get("tags.testset") or "metrics.test_spearman" in run:
+                run["predictions"] = tracker.predictions(run_id).to_csv(index=False)
+            runs[run[f"tags.{IMPORTED_FROM}"]] = run
+        return runs
+
+    assert store("serial", 1) == store("shared", 2)

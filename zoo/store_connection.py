@@ -34,6 +34,8 @@ class StoreConnection:
                 # a sqlite store keeps its artifacts beside it, so a store is one folder a user can move
                 artifacts = (path.resolve().parent / "mlartifacts").as_uri()
             self.client = MlflowClient(self.uri)
+            if artifacts:
+                _truncate_journal(self.client)
             found = self.client.get_experiment_by_name(experiment)
             self.experiment_id = (
                 found.experiment_id if found else self.client.create_experiment(experiment, artifact_location=artifacts)
@@ -136,3 +138,19 @@ def _create_sqlite_atomically(uri: str) -> Path:
     MlflowClient(f"sqlite:///{tmp}").search_experiments()  # runs the migrations
     os.replace(tmp, path)
     return path
+
+
+def _truncate_journal(client: Any) -> None:
+    """SQLite's default rollback journal is a file created and deleted at every commit, and MLflow commits
+    several times a run; TRUNCATE empties it instead, with the same durability (per connection: the
+    store file is unchanged). About 14% of `zoo import`'s time (bench/results/import_speed.json)."""
+    engine = getattr(getattr(getattr(client, "_tracking_client", None), "store", None), "engine", None)
+    if engine is None:  # another MLflow layout: keep its defaults
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _journal(connection: Any, _record: Any) -> None:
+        connection.execute("PRAGMA journal_mode=TRUNCATE")
+
+    engine.dispose()  # connections opened before the listener get it too
