@@ -198,8 +198,9 @@ def test_an_imported_runs_predictions_file_is_byte_for_byte_what_pandas_writes()
 def test_an_import_shared_among_worker_processes_makes_the_same_store_as_one_process(
     source_store, tmp_path, monkeypatch
 ):
-    from zoo import bundle as bundle_module
-    from zoo.bundle import IMPORTED_FROM, import_into
+    from zoo import bundle_import as bundle_module
+    from zoo.bundle import IMPORTED_FROM
+    from zoo.bundle_import import import_into
 
     _, uri = source_store
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)

@@ -156,7 +156,8 @@ def export(args: argparse.Namespace) -> int:
 
 
 def import_bundle(args: argparse.Namespace) -> int:
-    from zoo.bundle import Bundle, import_into
+    from zoo.bundle import Bundle
+    from zoo.bundle_import import import_into
     from zoo.tracking import Tracker
 
     bundle = Bundle(args.bundle)
