@@ -225,3 +225,47 @@ def test_a_training_resumes_on_another_machine_from_checkpoints_carried_in_zoo_c
     assert np.allclose(resumed.predict(task.test.sequences), expected, atol=1e-5)
     training.discard("job")
     assert not list(carried.glob("*/*"))  # deleted once the run is recorded, as in the cache
+
+
+def _saved_checkpoint(tmp_path, monkeypatch):
+    import torch
+    from zoo_plugins.shared import checkpoint
+
+    from zoo import training
+
+    monkeypatch.setenv("ZOO_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    context = training.job("k" * 20, lambda metrics, step: None)
+    state = {"recipe": "r", "epoch": 1, "model": {"w": torch.arange(4096, dtype=torch.float32)}}
+    return checkpoint, context, state
+
+
+@pytest.mark.parametrize("damage", ["overwrite", "truncate", "unsealed"])
+def test_a_damaged_checkpoint_is_discarded_with_one_line_and_training_starts_over(
+    tmp_path, monkeypatch, capsys, damage
+):
+    """A checkpoint with 2 KB of random bytes in its middle used to resume as if whole (the run then ended
+    'ok' at another score); only a 0-byte file was caught. Now it fails its checksum and is discarded."""
+    import torch
+
+    checkpoint, context, state = _saved_checkpoint(tmp_path, monkeypatch)
+    rng = np.random.default_rng(0)
+    with context as job:
+        checkpoint.save(state, rng)
+        assert checkpoint.load("r", rng)["model"]["w"].sum() == state["model"]["w"].sum()  # whole: resumes
+        data = bytearray(job.checkpoint.read_bytes())
+        if damage == "overwrite":
+            middle = len(data) // 2
+            data[middle : middle + 2048] = np.random.default_rng(1).bytes(2048)
+        elif damage == "truncate":
+            data = data[: len(data) - 100]
+        else:  # a plain torch.save, as another version wrote it
+            data = bytearray()
+            torch.save(state, job.checkpoint)
+        if data:
+            job.checkpoint.write_bytes(bytes(data))
+        capsys.readouterr()
+        assert checkpoint.load("r", rng) is None
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"zoo: warning: checkpoint {job.checkpoint} is damaged (")
+        assert err.rstrip().endswith("discarded, training starts over")
+        assert not job.checkpoint.exists()  # nothing left to trip the next run

@@ -4,8 +4,10 @@ A loop whose epochs are long also saves inside an epoch when :func:`due` says so
 
 A checkpoint holds the network, the optimizer, both random generators, the epoch, the step count,
 the best-on-valid state, the epochs' logged metrics (logged again into the resuming run, so it has
-the whole curve) and a fingerprint of the recipe; a checkpoint of another recipe, or a damaged one,
-is ignored and training starts over. Loaded with ``weights_only=True``.
+the whole curve) and a fingerprint of the recipe; a checkpoint of another recipe is ignored. Every file
+ends with the SHA-256 of what it saves: one that fails it (a damaged disk, a copy cut short, bytes
+overwritten) is discarded with a one-line warning and training starts over, rather than resuming from
+weights that are not the ones saved. Loaded with ``weights_only=True``.
 
 A finished training is kept too (:func:`save_finished`), keyed by recipe, seed and data, so that
 another job training the same thing takes it (:func:`load_finished`) instead of training again.
@@ -14,9 +16,12 @@ another job training the same thing takes it (:func:`load_finished`) instead of 
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import json
+import sys
 import time
-import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,9 +55,41 @@ def save(state: dict[str, Any], rng: np.random.Generator, weights: str = "model"
         "torch_rng": torch.get_rng_state(),
         "epoch_metrics": json.dumps(context.history.get(context.part, [])),
     }
-    with atomic_path(context.checkpoint) as tmp:  # a kill mid-save leaves the previous checkpoint whole
-        torch.save(full, tmp)
+    write(full, context.checkpoint)
     context.saved_at = time.monotonic()
+
+
+SEAL = b"\nzoo-sha256:"  # then the hex digest of everything before the seal
+
+
+def write(state: dict[str, Any], path: Path) -> None:
+    """``torch.save`` of ``state``, sealed with its SHA-256, written atomically (a kill mid-save leaves
+    the previous file whole)."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getvalue()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload + SEAL + hashlib.sha256(payload).hexdigest().encode())
+
+
+def read(path: Path, what: str) -> dict[str, Any] | None:
+    """What :func:`write` saved at ``path``, or None, with one line on stderr, when the file is damaged."""
+    try:
+        data = path.read_bytes()
+        payload, seal, digest = data.rpartition(SEAL)
+        if not seal:
+            raise ValueError("it has no checksum (written by another version, or cut short)")
+        if hashlib.sha256(payload).hexdigest().encode() != digest:
+            raise ValueError("its checksum does not match what it holds")
+        return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as exc:  # damaged: train from the start rather than fail the job or resume wrongly
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        print(f"zoo: warning: {what} {path} is damaged ({reason}); discarded, {_AGAIN[what]}", file=sys.stderr)
+        path.unlink(missing_ok=True)
+        return None
+
+
+_AGAIN = {"checkpoint": "training starts over", "stored training": "training again"}
 
 
 def due() -> bool:
@@ -67,12 +104,8 @@ def load(recipe: str, rng: np.random.Generator, weights: str = "model") -> dict[
     context = training.current()
     if context is None or not context.checkpoint.exists():
         return None
-    try:
-        state = torch.load(context.checkpoint, map_location="cpu", weights_only=True)
-    except Exception as exc:  # damaged: train from the start rather than fail the job
-        warnings.warn(f"checkpoint {context.checkpoint} cannot be read ({exc}); training starts over", stacklevel=2)
-        return None
-    if state.get("recipe") != recipe:
+    state = read(context.checkpoint, "checkpoint")
+    if state is None or state.get("recipe") != recipe:
         return None
     if isinstance(state.get("best_state"), str):  # BEST_IS_LAST
         state["best_state"] = copy.deepcopy(state[weights])
@@ -97,12 +130,8 @@ def load_finished(recipe: str, train: Split, valid: Split) -> dict[str, Any] | N
     path = training.finished_path(recipe, (train, valid))
     if not path.exists():
         return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # damaged: train rather than fail the job
-        warnings.warn(f"stored training {path} cannot be read ({exc}); training again", stacklevel=2)
-        return None
-    return state if state.get("recipe") == recipe else None
+    state = read(path, "stored training")
+    return state if state is not None and state.get("recipe") == recipe else None
 
 
 def save_finished(recipe: str, train: Split, valid: Split, state: dict[str, Any]) -> None:
@@ -110,6 +139,4 @@ def save_finished(recipe: str, train: Split, valid: Split, state: dict[str, Any]
     if training.current() is None:
         return
     path = training.finished_path(recipe, (train, valid))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        torch.save({**state, "recipe": recipe}, tmp)
+    write({**state, "recipe": recipe}, path)
