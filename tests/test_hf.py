@@ -3,6 +3,8 @@ the tests create, and the fair-esm and transformers ESM loaders checked against 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -109,7 +111,7 @@ def test_hf_models_run_frozen_finetuned_and_lora_end_to_end(tiny_hf, subset_dir,
     )
     out = capsys.readouterr()
     assert code == 0, out.err[-3000:]
-    runs = {r["tags.model"]: r for r in Tracker().job_runs()}
+    runs = {re.sub(r"\.[0-9a-f]{8}", "", r["tags.model"]): r for r in Tracker().job_runs()}
     assert set(runs) == {"hf.tiny_esm", "hf.tiny_esm-finetune", "hf.tiny_esm-lora"}
     assert all(r["tags.outcome"] == "ok" and r["tags.pretrained"] == "true" for r in runs.values())
     assert runs["hf.tiny_esm-finetune"]["params.hp.steps_done"] == "3"
@@ -150,3 +152,55 @@ def test_fair_esm_and_transformers_give_the_same_per_residue_embeddings(tiny_hf,
         a, b = ours(a_tok, a_att), theirs(b_tok, b_att)
     assert torch.equal(a_pool, b_pool)
     assert torch.allclose(a[a_pool], b[b_pool], atol=1e-5)  # every residue of every sequence
+
+
+def test_hf_folders_are_keyed_by_their_weights_and_two_of_one_name_both_run(
+    tiny_hf, subset_dir, tmp_path, monkeypatch, capsys
+):
+    """`hf:/x/a/tiny` then `hf:/x/b/tiny` (other weights, one folder name) printed "already finished" for
+    the second, naming both in one command was a name conflict, and pretrained_parameters was 0."""
+    import shutil
+
+    import torch
+    from transformers import EsmModel
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    a, b = tmp_path / "a" / "tiny", tmp_path / "b" / "tiny"
+    shutil.copytree(tiny_hf["esm"], a)
+    shutil.copytree(tiny_hf["esm"], b)
+    other = EsmModel.from_pretrained(b)
+    with torch.no_grad():
+        for weight in other.parameters():
+            weight.add_(0.01)
+    other.save_pretrained(b)
+    args = ["--task", "stability", "--seeds", "1", "--data-dir", str(subset_dir)]
+    assert main(["eval", "--model", f"hf:{a}", "--model", f"hf:{b}", *args]) == 0, capsys.readouterr().err[-2000:]
+    runs = Tracker().job_runs()
+    assert len(runs) == 2 and len({r["tags.model"] for r in runs}) == 2
+    assert all(re.fullmatch(r"hf\.tiny\.[0-9a-f]{8}", r["tags.model"]) for r in runs)
+    from safetensors.torch import load_file
+
+    def saved(folder):  # the tensors the checkpoint holds: what pretraining gave the model
+        return sum(t.numel() for f in folder.glob("*.safetensors") for t in load_file(f).values())
+
+    assert sorted(int(r["tags.pretrained_parameters"]) for r in runs) == sorted([saved(a), saved(b)])
+    assert min(saved(a), saved(b)) > 3000
+
+    capsys.readouterr()  # new weights in a folder: that folder's job key changes with them
+    with torch.no_grad():
+        for weight in other.parameters():
+            weight.add_(0.01)
+    other.save_pretrained(a)
+    assert main(["eval", "--model", f"hf:{a}", *args]) == 0
+    assert "already finished" not in capsys.readouterr().out
+    assert len(Tracker().job_runs()) == 3
+
+    shutil.rmtree(a)  # a now holds b's weights: b's finished job stands for it
+    shutil.copytree(b, a)
+
+    capsys.readouterr()  # two folders with the same weights are one model: one job, no conflict
+    assert main(["eval", "--model", f"hf:{a}", "--model", f"hf:{b}", *args]) == 0
+    assert "already finished" in capsys.readouterr().out
+    assert len(Tracker().job_runs()) == 3

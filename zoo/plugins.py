@@ -139,8 +139,14 @@ class Registry:
             if info.error:
                 continue
             register = _register_callback(self, info, "model")
+
+            def again(name: str, factory: Callable[..., Any], _plugin=info.name, _register=register, **fields: Any):
+                # two specs for one model (two folders holding the same weights): one name, no conflict
+                if not (name in self.models and self.models[name].plugin == _plugin):
+                    _register(name, factory, **fields)
+
             try:
-                name = impl.function(**{"name": spec, "register": register})
+                name = impl.function(**{"name": spec, "register": again})
             except ZooError:
                 raise
             except Exception as exc:

@@ -17,8 +17,11 @@ fine-tuned models. Registration is torch-free; plugins/transformer/hf_net.py doe
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import re
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from zoo import hookimpl
@@ -32,9 +35,44 @@ LORA_OPTIONS = {"lora_r": Option(8, int, minimum=1), "lora_alpha": Option(16, in
 
 
 def slug(ident: str) -> str:
-    """A model name part for a hub id or a folder: ``facebook/esm2_t6_8M_UR50D`` -> ``facebook.esm2_t6_8m_ur50d``."""
+    """A model name part for a hub id or a folder: ``facebook/esm2_t6_8M_UR50D`` -> ``facebook.esm2_t6_8m_ur50d``;
+    a local folder's name, then the first 8 hex digits of its config's and weights' digest
+    (``tiny.3fa2c1d0``), so that other weights under the same folder name are another model with other
+    job keys, never "already finished"."""
+    if Path(ident).is_dir() and (Path(ident) / "config.json").exists():
+        base = re.sub(r"[^a-z0-9_.-]+", "-", Path(ident).name.lower()).strip("-._")[:39] or "model"
+        return f"{base}.{folder_facts(Path(ident))[0][:8]}"
     base = Path(ident).name if Path(ident).is_dir() else ident.replace("/", ".")
     return re.sub(r"[^a-z0-9_.-]+", "-", base.lower()).strip("-._")[:48] or "model"
+
+
+def folder_facts(folder: Path) -> tuple[str, int]:
+    """A local ``save_pretrained`` folder's digest (config.json and every weight file) and its parameter
+    count, read from the weight files' headers (safetensors) or tensors (``.bin``); remembered per file
+    size and time, so a folder is hashed once a process."""
+    files = sorted(p for pattern in ("*.safetensors", "*.bin") for p in folder.glob(pattern))
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in [folder / "config.json", *files])
+    return _facts(stamp)
+
+
+@lru_cache(maxsize=64)
+def _facts(stamp: tuple[tuple[str, int, int], ...]) -> tuple[str, int]:
+    from zoo.cache import file_digest
+
+    paths = [Path(name) for name, _, _ in stamp]
+    digest = hashlib.sha256("".join(file_digest(p) for p in paths).encode()).hexdigest()
+    return digest, sum(_count(p) for p in paths[1:])
+
+
+def _count(path: Path) -> int:
+    if path.suffix == ".safetensors":  # an 8-byte header length, then a JSON header with every shape
+        with open(path, "rb") as fh:
+            header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+        return sum(math.prod(t["shape"]) for k, t in header.items() if k != "__metadata__")
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    return sum(t.numel() for t in state.values() if hasattr(t, "numel"))
 
 
 def availability(ident: str) -> str:
@@ -51,6 +89,8 @@ def resolve_model(name, register):
     variant = VARIANTS[prefix]
     model_name = f"hf.{slug(ident)}" + ("" if variant == "frozen" else f"-{variant}")
     common = dict(pretrained=True, resources=GPU_JOB, availability=partial(availability, ident), **PROFILES)
+    if Path(ident).is_dir() and (Path(ident) / "config.json").exists():
+        common["parameters"] = folder_facts(Path(ident))[1]
     if variant == "frozen":
         register(
             model_name,
