@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import pandas as pd
 import pytest
@@ -132,3 +133,70 @@ def test_held_out_positions_defeat_a_one_hot_model_and_the_failure_says_why(gfp_
     monkeypatch.chdir(tmp_path)
     assert main(["eval", "--task", str(gfp_scan), "--model", "linear", "--split", "positions"]) == 1
     assert "held-out positions, one-hot" in capsys.readouterr().err  # the per-job line, whole
+
+
+@pytest.mark.parametrize(
+    ("fasta", "content", "words"),
+    [
+        (
+            ">a\nACDE\n>b\nFGHI\n",
+            "mutant,target\nA1G,1\nC2A,2\n",
+            r"holds 2 records.*Fix: keep the wild type's record only",
+        ),
+        (None, "mutant,sequence,target\nWT,ACDE,1\nC2A:C2G,,2\n", r"line 3: 'C2A:C2G' mutates position 2 twice"),
+        (">wt\nACDE\n", "mutant,sequence,target\nWT,ACDF,1\nC2A,,2\n", r"line 2: the WT row's sequence .* differs"),
+        (None, "mutant,sequence,target\nWT,ACDE,1\nC2A,AGDE,2\n", r"line 3: the sequence column .*'C2A' gives AADE"),
+    ],
+)
+def test_an_assay_file_that_contradicts_itself_is_refused_not_altered(tmp_path, fasta, content, words):
+    """Each of these was silently altered before: two FASTA records concatenated into one wild type, the
+    later of two codes at one position kept, a WT row overridden by --wild-type, a sequence column that
+    contradicts the row's code ignored."""
+    path = tmp_path / "assay.csv"
+    path.write_text(content)
+    wild_type = None
+    if fasta:
+        (tmp_path / "wt.fasta").write_text(fasta)
+        wild_type = str(tmp_path / "wt.fasta")
+    with pytest.raises(DataError, match=words) as err:
+        assay.load(path, wild_type=wild_type)
+    assert "Fix" in str(err.value)
+
+
+def test_a_sequence_column_that_agrees_with_the_codes_is_accepted(tmp_path):
+    path = tmp_path / "assay.csv"
+    path.write_text("mutant,sequence,target\n" + "".join(f"C2{a},A{a}DE,{i}\n" for i, a in enumerate("ADEFGHIKLM")))
+    (tmp_path / "wt.fasta").write_text(">wt\nACDE\n")
+    data = assay.load(path, wild_type=str(tmp_path / "wt.fasta"))
+    assert len(data.train) + len(data.valid) + len(data.test) == 10
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--task", "{d1}/same.csv", "--task", "{d2}/same.csv"], "would both be task 'same'"),
+        (["--task", "{d1}/split.csv", "--split", "positions"], "has a split column, so --split positions"),
+        (["--task", "stability", "--split", "positions"], "--split applies to assay files"),
+        (["--all", "--model", "linear", "--task", "stability"], "--all runs every model on every task"),
+        (["--task", "{d1}/bad.csv", "--model", "linear", "--model", "cnn"], "bad.csv: mutation codes need a wild type"),
+    ],
+)
+def test_eval_usage_errors_are_one_line_exit_2_and_log_no_runs(tmp_path, monkeypatch, capsys, args, words):
+    """Before: d2/same.csv silently replaced d1/same.csv; --split positions was ignored; --all was dropped;
+    a bad file exited 1 with one failed MLflow run per job."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    d1, d2 = tmp_path / "d1", tmp_path / "d2"
+    for folder, offset in ((d1, 0), (d2, 1)):
+        folder.mkdir()
+        rows = "".join(
+            f"{a}{b}{c},{i + offset}\n" for i, (a, b, c) in enumerate(zip("ACDEF" * 4, "GHIKL" * 4, "MNPQR"))
+        )
+        (folder / "same.csv").write_text("sequence,target\n" + rows)
+    (d1 / "split.csv").write_text("sequence,target,split\nACD,1,train\nACE,2,valid\nACF,3,test\n")
+    (d1 / "bad.csv").write_text("sequence,mutant,target\nACD,x,1\n")
+    code = main(["eval", *[a.format(d1=d1, d2=d2) for a in args], "--seeds", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and re.search(words, err), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "mlflow.db").exists() or Tracker().job_runs() == []

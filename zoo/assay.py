@@ -52,6 +52,12 @@ def read_fasta(path: str | Path) -> str:
     if not path.is_file():
         raise DataError(f"{path}: the wild-type FASTA does not exist. Fix: give the path of a FASTA file.")
     lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    records = sum(line.startswith(">") for line in lines)
+    if records > 1:  # joining them would make one long, wrong wild type
+        raise DataError(
+            f"{path}: the wild-type FASTA holds {records} records; a wild type is one sequence. "
+            f"Fix: keep the wild type's record only."
+        )
     sequence = "".join(line for line in lines if not line.startswith(">")).upper()
     if not sequence or set(sequence) - set(ALPHABET):
         raise DataError(f"{path}: not one protein sequence of the 20 standard amino acids. Fix: one FASTA record.")
@@ -86,19 +92,24 @@ def apply(wild_type: str, code: str, where: str) -> tuple[str, list[int]]:
                 f"{where}: {part!r} introduces {what}, which no model here can read. Fix: drop that "
                 f"row (nonsense variants are usually filtered before modelling)."
             )
+        if pos - 1 in positions:  # the later code would silently win
+            raise DataError(
+                f"{where}: {code!r} mutates position {pos} twice. Fix: give each position at most one "
+                f"mutation per variant."
+            )
         sequence[pos - 1] = new
         positions.append(pos - 1)
     return "".join(sequence), positions
 
 
 def load(
-    path: str | Path, *, wild_type: str | None = None, split: str = "random", data_dir: str | None = None
+    path: str | Path, *, wild_type: str | None = None, split: str | None = None, data_dir: str | None = None
 ) -> TaskData:
-    """Read, check and split one assay file."""
+    """Read, check and split one assay file (``split``: None for the file's split column, else random)."""
     import pandas as pd
 
     path = Path(path)
-    if split not in SPLIT_RULES:
+    if split is not None and split not in SPLIT_RULES:
         raise ZooError(f"--split {split}: choose one of {', '.join(SPLIT_RULES)}")
     if not path.is_file():
         raise DataError(f"{path}: no such file. Fix: give the path of the assay CSV.")
@@ -152,8 +163,15 @@ def _sequences(frame, path: Path, wild_type: str | None) -> tuple[list[str], lis
         return [str(s).strip() for s in frame["sequence"]], [[] for _ in range(len(frame))]
     codes = [str(c).strip() for c in frame["mutant"]]
     wt_rows = [i for i, c in enumerate(codes) if c.upper() in ("", "WT")]
+    given = [str(s).strip().upper() for s in frame["sequence"]] if "sequence" in frame.columns else [""] * len(codes)
     if wild_type is not None:
         wt = read_fasta(wild_type)
+        for i in wt_rows:
+            if given[i] and given[i] != wt:
+                raise DataError(
+                    f"{path}: line {i + 2}: the WT row's sequence ({len(given[i])} residues) differs from "
+                    f"--wild-type {wild_type}. Fix: make them agree, or drop the sequence from the WT row."
+                )
     elif wt_rows and "sequence" in frame.columns and str(frame["sequence"].iloc[wt_rows[0]]).strip():
         wt = str(frame["sequence"].iloc[wt_rows[0]]).strip().upper()
     else:
@@ -169,12 +187,26 @@ def _sequences(frame, path: Path, wild_type: str | None) -> tuple[list[str], lis
             positions.append([])
         else:
             variant, where = apply(wt, code, f"{path}: line {i + 2}")
+            if given[i] and given[i] != variant:
+                raise DataError(
+                    f"{path}: line {i + 2}: the sequence column holds {_short(given[i])}, but {code!r} gives "
+                    f"{_short(variant)}. Fix: correct the code or the sequence (or leave the sequence empty)."
+                )
             out.append(variant)
             positions.append(where)
     return out, positions
 
 
-def _labels(frame, path: Path, split: str, positions: list[list[int]]) -> tuple[list[str], str]:
+def _short(sequence: str) -> str:
+    return sequence if len(sequence) <= 24 else f"{sequence[:10]}…{sequence[-10:]} ({len(sequence)} residues)"
+
+
+def _labels(frame, path: Path, split: str | None, positions: list[list[int]]) -> tuple[list[str], str]:
+    if "split" in frame.columns and split is not None:
+        raise DataError(
+            f"{path} has a split column, so --split {split} would be ignored. Fix: drop the split column, "
+            f"or drop --split."
+        )
     if "split" in frame.columns:
         labels = [str(s) for s in frame["split"]]
         unknown = sorted(set(labels) - set(SPLITS))
@@ -185,7 +217,7 @@ def _labels(frame, path: Path, split: str, positions: list[list[int]]) -> tuple[
             )
         return labels, "the file's split column"
     rng = np.random.default_rng(0)
-    if split == "random":
+    if split in (None, "random"):
         draw = rng.random(len(frame))
         return ["train" if d < 0.8 else "valid" if d < 0.9 else "test" for d in draw], "random 80/10/10 (seed 0)"
     mutated = sorted({p for ps in positions for p in ps})
@@ -203,7 +235,7 @@ def _labels(frame, path: Path, split: str, positions: list[list[int]]) -> tuple[
     return labels, "held-out positions 80/10/10 (seed 0): no test position in train"
 
 
-def register(registry: Any, path: str | Path, *, wild_type: str | None = None, split: str = "random") -> str:
+def register(registry: Any, path: str | Path, *, wild_type: str | None = None, split: str | None = None) -> str:
     """Make the file a task of ``registry`` (anything with ``tasks`` and ``registrar``); returns its name."""
     from zoo import __version__
 
@@ -213,10 +245,15 @@ def register(registry: Any, path: str | Path, *, wild_type: str | None = None, s
             f"the assay file {Path(path).resolve()} would be task {name!r}, which plugin "
             f"{registry.tasks[name].plugin!r} already provides. Fix: rename the file."
         )
+    if name in registry.tasks and registry.tasks[name].spec.url != str(Path(path).resolve()):
+        raise ZooError(
+            f"{registry.tasks[name].spec.url} and {Path(path).resolve()} would both be task {name!r} (a task is "
+            f"named after its file). Fix: rename one of them."
+        )
     return _add(registry.registrar(PLUGIN, __version__, "task"), path, wild_type=wild_type, split=split)
 
 
-def _add(register: Callable[..., None], path: str | Path, *, wild_type: str | None, split: str = "random") -> str:
+def _add(register: Callable[..., None], path: str | Path, *, wild_type: str | None, split: str | None = None) -> str:
     path = Path(path).resolve()
     name = task_name(path)
     register(

@@ -83,9 +83,9 @@ def add(sub, common) -> None:
     p.add_argument(
         "--split",
         choices=("random", "positions"),
-        default="random",
-        help="how an assay file without a split column is split: 'random' 80/10/10 (default) or 'positions' "
-        "(held-out mutated positions: no test position seen in training)",
+        default=None,
+        help="how an assay file without a split column is split: 'random' 80/10/10 (the default) or 'positions' "
+        "(held-out mutated positions: no test position seen in training); only for assay files",
     )
     p.add_argument(
         "--executor",
@@ -137,11 +137,24 @@ def run(args: argparse.Namespace) -> int:
 
     if not (args.all or args.model or args.task):
         raise ZooError("say what to run: --all, or --model and/or --task. See `zoo eval --help`.")
+    if args.all and (args.model or args.task):
+        raise ZooError(
+            "--all runs every model on every task, so --model and --task would be dropped. Fix: give --all "
+            "alone, or --model and/or --task without --all."
+        )
     registry = discover()
     console = make_console()
     for info in registry.broken:
         console.print(f"warning: {info.error}", markup=False, highlight=False)
     tasks = [assay_task(registry, t, args) for t in args.task or []] or sorted(registry.tasks)
+    files = [t for t in tasks if registry.task(t).plugin == "assay-files"]
+    if args.split and not files:
+        raise ZooError(
+            f"--split {args.split}: --split applies to assay files (--task path/to/assay.csv); the tasks "
+            f"here ({', '.join(tasks)}) come with their own splits. Fix: drop --split."
+        )
+    for name in files:  # a file that cannot be read is the user's input: say so once, before any job
+        registry.task(name).factory(data_dir=args.data_dir)
     models = args.model or sorted(registry.models)
     jobs = plan(
         registry,
