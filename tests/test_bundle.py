@@ -222,3 +222,126 @@ def test_an_import_shared_among_worker_processes_makes_the_same_store_as_one_pro
         return runs
 
     assert store("serial", 1) == store("shared", 2)
+
+
+def _small_bundle(source_store, tmp_path, monkeypatch) -> Path:
+    _, uri = source_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "bundle"]) == 0
+    return tmp_path / "bundle"
+
+
+def _first_with_predictions(folder: Path) -> str:
+    return next(
+        json.loads(line)["run_id"] for line in (folder / "runs.jsonl").read_text().splitlines() if "testset" in line
+    )
+
+
+def _edit_metric(folder: Path) -> None:
+    lines = (folder / "runs.jsonl").read_text().splitlines()
+    record = json.loads(lines[0])
+    record["metrics"]["test_spearman"] = 0.999
+    (folder / "runs.jsonl").write_text("\n".join([json.dumps(record, sort_keys=True), *lines[1:]]) + "\n")
+
+
+def _drop_first_line(folder: Path) -> None:
+    (folder / "runs.jsonl").write_text("\n".join((folder / "runs.jsonl").read_text().splitlines()[1:]) + "\n")
+
+
+def _drop_a_prediction_file(folder: Path) -> None:
+    (folder / "predictions" / f"{_first_with_predictions(folder)}.npz").unlink()
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (_edit_metric, r"1 file\(s\) differ from the manifest, e.g. runs.jsonl"),
+        (
+            lambda f: (f / "runs.jsonl").write_text("\n".join((f / "runs.jsonl").read_text().splitlines()[1:]) + "\n"),
+            "runs.jsonl holds 7 runs, its manifest says 8",
+        ),
+        (
+            lambda f: (f / "predictions" / f"{_first_with_predictions(f)}.npz").unlink(),
+            "listed file\\(s\\) are missing",
+        ),
+    ],
+)
+def test_a_damaged_bundle_is_refused_by_import_and_from_in_one_line(
+    source_store, tmp_path, monkeypatch, capsys, damage, words
+):
+    """Before: a hand-edited test_spearman became the headline, a deleted line imported fewer runs
+    without a word, and a missing prediction file was a traceback."""
+    folder = _small_bundle(source_store, tmp_path, monkeypatch)
+    damage(folder)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}")
+    capsys.readouterr()
+    assert main(["import", str(folder)]) == 2
+    assert main(["leaderboard", "--from", str(folder), "--output", str(tmp_path / "page.md")]) == 2
+    err = capsys.readouterr().err
+    assert len(re.findall(words, err)) == 2 and "Traceback" not in err and "Fix: restore the bundle" in err
+    assert not (tmp_path / "page.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        ("garbage", r"cannot be read \(.*Fix: restore the bundle"),
+        ("short", r"holds 3 predictions for a test set of \d+"),
+        ("not a run", r"runs.jsonl, line 1: not a run \(a JSON object with a run_id\)"),
+    ],
+)
+def test_a_bundle_of_an_older_zoo_is_read_with_a_notice_and_its_damage_is_one_line(
+    source_store, tmp_path, monkeypatch, capsys, damage, words
+):
+    import numpy as np
+
+    folder = _small_bundle(source_store, tmp_path, monkeypatch)
+    (folder / "MANIFEST.json").unlink()  # as an older zoo wrote it
+    run_id = _first_with_predictions(folder)
+    if damage == "garbage":
+        (folder / "predictions" / f"{run_id}.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    elif damage == "short":
+        np.savez(folder / "predictions" / f"{run_id}.npz", prediction=np.zeros(3, np.float32))
+    else:
+        lines = (folder / "runs.jsonl").read_text().splitlines()
+        (folder / "runs.jsonl").write_text("\n".join(['["a list"]', *lines[1:]]) + "\n")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}")
+    capsys.readouterr()
+    assert main(["import", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(words, err) and "Traceback" not in err, err
+    if damage != "not a run":
+        assert "has no MANIFEST.json (made by an older zoo)" in err
+
+
+def test_an_older_bundle_without_a_manifest_still_imports(source_store, tmp_path, monkeypatch, capsys):
+    folder = _small_bundle(source_store, tmp_path, monkeypatch)
+    (folder / "MANIFEST.json").unlink()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}")
+    capsys.readouterr()
+    assert main(["import", str(folder)]) == 0
+    out = capsys.readouterr()
+    assert "imported 8 runs" in out.out and "notice" in out.err
+
+
+@pytest.mark.parametrize("target", ["afile", "folder_with_readme"])
+def test_export_writes_only_into_a_new_or_empty_folder_or_a_bundle(source_store, tmp_path, monkeypatch, capsys, target):
+    """Before: `zoo export dir/` overwrote the user's dir/README.md; `zoo export afile` was a NotADirectoryError."""
+    _, uri = source_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    if target == "afile":
+        (tmp_path / "afile").write_text("mine")
+    else:
+        (tmp_path / target).mkdir()
+        (tmp_path / target / "README.md").write_text("my notes")
+    assert main(["export", target]) == 2
+    err = capsys.readouterr().err
+    assert "Fix: give a" in err and "Traceback" not in err
+    assert (
+        (tmp_path / "afile").read_text() == "mine"
+        if target == "afile"
+        else ((tmp_path / target / "README.md").read_text() == "my notes")
+    )
+    assert main(["export", "bundle"]) == 0 and main(["export", "bundle"]) == 0  # over its own bundle: fine

@@ -9,6 +9,9 @@ Layout (documented for readers in the bundle's own README.md):
 - ``testsets/<id>.npz``: ``sequences`` and float64 ``targets`` of one test split, shared by every
   run tested on it.
 - ``predictions/<run_id>.npz``: one float32 ``prediction`` per test sequence, in test-set order.
+- ``MANIFEST.json``: the run count and the SHA-256 of every other file, written last. Reading a bundle
+  verifies it, so a hand-edited metric, a deleted line or a damaged file is refused, not believed. A
+  bundle without one (made by an older zoo) is read with a notice.
 
 Written by ``zoo export``, loaded into any MLflow store by ``zoo import`` (idempotently: a run
 already there, by its original id, is skipped), and read without any store by
@@ -20,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -29,6 +33,7 @@ from zoo import ZooError, names
 from zoo.files import write_atomic
 
 RUNS = "runs.jsonl"
+MANIFEST = "MANIFEST.json"
 README = """# Results bundle
 
 The MLflow runs behind the leaderboard beside this folder, written by `zoo export` (format:
@@ -42,6 +47,8 @@ The MLflow runs behind the leaderboard beside this folder, written by `zoo expor
   (`epoch_train_loss`, `epoch_valid_spearman`, ...) as `[step, value]` pairs, its training curve.
 - `testsets/<testset>.npz`: `sequences` and float64 `targets` of one test split, stored once.
 - `predictions/<run_id>.npz`: `prediction`, one float32 per test sequence, in test-set order.
+- `MANIFEST.json`: the run count and the SHA-256 of every other file; `zoo import` and
+  `zoo leaderboard --from` verify it and refuse a bundle that does not match.
 
 Use it:
 
@@ -97,6 +104,7 @@ def export(
     ``histories(run_id, keys)`` gives the per-epoch metrics' curves. Files of runs no longer exported
     are removed, so the folder is exactly the bundle."""
     folder = Path(folder)
+    check_export_folder(folder)
     (folder / "predictions").mkdir(parents=True, exist_ok=True)
     (folder / "testsets").mkdir(exist_ok=True)
     runs = sorted(runs, key=lambda r: r["run_id"])
@@ -129,7 +137,62 @@ def export(
                 stale.unlink()
     write_atomic(folder / RUNS, "\n".join(lines) + "\n")
     write_atomic(folder / "README.md", README)
+    write_manifest(folder)
     return {"runs": len(lines), "predictions": len(kept_predictions), "testsets": len(kept_testsets)}
+
+
+def check_export_folder(folder: Path) -> None:
+    """``zoo export`` writes only into a new or empty folder, or over a bundle (it owns every file there)."""
+    if folder.exists() and not folder.is_dir():
+        raise ZooError(f"zoo export {folder}: that is a file. Fix: give a folder, new or empty, e.g. leaderboard/runs.")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    readme = folder / "README.md"
+    older = (folder / RUNS).is_file() and readme.is_file() and readme.read_text().startswith("# Results bundle")
+    if not (folder / MANIFEST).is_file() and not older:
+        raise ZooError(
+            f"zoo export {folder}: the folder holds files that are not a results bundle (it would overwrite "
+            f"{', '.join(sorted(p.name for p in folder.iterdir())[:3])}). Fix: give a new or empty folder."
+        )
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+def write_manifest(folder: str | Path) -> None:
+    """The run count and every file's SHA-256, written last: a bundle is whole when its manifest matches."""
+    from zoo.cache import file_digest
+
+    folder = Path(folder)
+    runs = sum(1 for line in (folder / RUNS).read_text().splitlines() if line.strip())
+    files = {p.relative_to(folder).as_posix(): file_digest(p) for p in _files(folder)}
+    write_atomic(folder / MANIFEST, json.dumps({"format": 1, "runs": runs, "files": files}, indent=1, sort_keys=True))
+
+
+def verify(folder: Path, records: int) -> str | None:
+    """What is wrong with the bundle against its manifest (None: it matches); a notice for a bundle without one."""
+    from zoo.cache import file_digest
+
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        listed: dict[str, str] = dict(manifest["files"])
+        expected = int(manifest["runs"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"{MANIFEST} cannot be read ({type(exc).__name__})"
+    if records != expected:
+        return f"{RUNS} holds {records} runs, its manifest says {expected} (lines deleted or added)"
+    present = {p.relative_to(folder).as_posix(): p for p in _files(folder)}
+    missing = sorted(set(listed) - set(present))
+    if missing:
+        return f"{len(missing)} listed file(s) are missing, e.g. {missing[0]}"
+    changed = [name for name, digest in sorted(listed.items()) if file_digest(present[name]) != digest]
+    if changed:
+        return f"{len(changed)} file(s) differ from the manifest, e.g. {changed[0]} (edited or damaged)"
+    return None
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -155,9 +218,27 @@ class Bundle:
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             if line.strip():
                 try:
-                    self.records.append(json.loads(line))
+                    record = json.loads(line)
                 except ValueError as exc:
                     raise ZooError(f"{path}, line {number}: not JSON ({exc}). Fix: restore the file from git.") from exc
+                if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
+                    raise ZooError(
+                        f"{path}, line {number}: not a run (a JSON object with a run_id). Fix: restore the file "
+                        f"from git, or export the bundle again."
+                    )
+                self.records.append(record)
+        problem = verify(self.folder, len(self.records))
+        if problem:
+            raise ZooError(
+                f"{self.folder} is damaged: {problem}. Fix: restore the bundle from git, or export it again "
+                f"with `zoo export`."
+            )
+        if not (self.folder / MANIFEST).is_file():
+            print(
+                f"zoo: notice: {self.folder} has no {MANIFEST} (made by an older zoo): its files cannot be verified. "
+                f"`zoo export` writes one.",
+                file=sys.stderr,
+            )
         self._testsets: dict[str, tuple[list[str], np.ndarray]] = {}
         self._csv_rows: dict[str, list[str]] = {}
         self._by_id: dict[str, dict] | None = None
@@ -167,9 +248,20 @@ class Bundle:
 
     def testset(self, testset: str) -> tuple[list[str], np.ndarray]:
         if testset not in self._testsets:
-            with np.load(self.folder / "testsets" / f"{testset}.npz") as data:
-                self._testsets[testset] = (data["sequences"].tolist(), data["targets"])
+            data = self._npz(self.folder / "testsets" / f"{testset}.npz", "sequences", "targets")
+            self._testsets[testset] = (data["sequences"].tolist(), data["targets"])
         return self._testsets[testset]
+
+    def _npz(self, path: Path, *keys: str) -> dict[str, np.ndarray]:
+        """The arrays ``keys`` of one bundle file; a missing or damaged file is one line naming it."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {key: data[key] for key in keys}
+        except FileNotFoundError:
+            problem = "is missing"
+        except Exception as exc:  # not an npz, pickled data, a missing array: all mean a damaged bundle
+            problem = f"cannot be read ({type(exc).__name__}: {str(exc)[:120]})"
+        raise ZooError(f"{path} {problem}. Fix: restore the bundle from git, or export it again with `zoo export`.")
 
     def predictions(self, run_id: str):
         """The run's test predictions as a DataFrame (sequence, target, prediction)."""
@@ -196,12 +288,12 @@ class Bundle:
 
     def _record_any(self, run_id: str) -> dict:
         if self._by_id is None:
-            self._by_id = {r.get("run_id"): r for r in self.records}
+            self._by_id = {r["run_id"]: r for r in self.records}
         return self._by_id[run_id]
 
     def _record(self, run_id: str) -> dict:
         if self._by_id is None:
-            self._by_id = {r.get("run_id"): r for r in self.records}
+            self._by_id = {r["run_id"]: r for r in self.records}
         record = self._by_id.get(run_id)
         if record is None or "testset" not in record:
             raise ZooError(f"run {run_id} has no predictions in {self.folder}")
@@ -209,8 +301,13 @@ class Bundle:
 
     def _prediction_columns(self, run_id: str) -> tuple[list[str], np.ndarray, np.ndarray]:
         sequences, targets = self.testset(self._record(run_id)["testset"])
-        with np.load(self.folder / "predictions" / f"{run_id}.npz") as data:
-            prediction = as_float32(data["prediction"])
+        path = self.folder / "predictions" / f"{run_id}.npz"
+        prediction = as_float32(self._npz(path, "prediction")["prediction"])
+        if prediction.shape != (len(sequences),):
+            raise ZooError(
+                f"{path} holds {prediction.size} predictions for a test set of {len(sequences)}. Fix: restore the "
+                f"bundle from git, or export it again with `zoo export`."
+            )
         return sequences, targets, prediction
 
     def size_bytes(self) -> int:
