@@ -403,3 +403,53 @@ def test_a_half_built_store_of_a_killed_process_is_removed(tmp_path):
     leftover.write_bytes(b"half a store")
     Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert not leftover.exists() and (tmp_path / "mlflow.db").exists()
+
+
+def test_importing_into_a_read_only_store_is_one_line(tmp_path, capsys, monkeypatch):
+    """Before: three SQLAlchemy tracebacks, where zoo eval on the same store already said one line."""
+    from pathlib import Path
+
+    store = tmp_path / "ro.db"
+    Tracker(f"sqlite:///{store}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{store}?mode=ro&uri=true")
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    bundle = Path(__file__).resolve().parents[1] / "leaderboard" / "runs"
+    assert main(["import", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert "the store is read-only" in err and "Traceback" not in err
+    assert sum(line.startswith("zoo: error") for line in err.splitlines()) == 1
+
+
+def test_two_zoo_evals_on_a_store_that_does_not_exist_yet_both_finish_and_run_every_job(tmp_path, subset_dir):
+    """Before: started two seconds apart on a fresh store, the first exited 2 with a false 'store is
+    read-only' (the second had renamed its own new store over the first's), its runs were lost, and one
+    job never got a run."""
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "ZOO_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    command = [sys.executable, "-m", "zoo.cli", "eval", "--model", "linear", "--model", "global-epistasis"]
+    command += ["--task", "stability", "--data-dir", str(subset_dir)]
+    pipes = dict(env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first, second = subprocess.Popen(command, **pipes), subprocess.Popen(command, **pipes)
+    outputs = [first.communicate(timeout=600)[0], second.communicate(timeout=600)[0]]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    runs = Tracker(env["MLFLOW_TRACKING_URI"]).job_runs()
+    done = {r["tags.model"] for r in runs if r.get("tags.outcome") == "ok"}
+    assert done == {"linear", "global-epistasis"}, outputs
+
+
+def test_a_damaged_store_is_refused_when_opened(tmp_path, capsys, monkeypatch, subset_dir):
+    """Before: 4 KB of random bytes inside mlflow.db went unnoticed: eval ok, the leaderboard written."""
+    store = tmp_path / "mlflow.db"
+    Tracker(f"sqlite:///{store}")
+    data = bytearray(store.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = np.random.default_rng(0).bytes(4096)
+    store.write_bytes(bytes(data))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+    assert main(["eval", "--model", "linear", "--task", "stability", "--data-dir", str(subset_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"the MLflow store {store} is damaged (SQLite quick_check" in err and "Fix: restore it" in err
+    assert "Traceback" not in err

@@ -40,10 +40,14 @@ def import_into(
         context = multiprocessing.get_context("spawn")
         setup = (str(bundle.folder), tracker.uri, tracker.experiment)
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup, initargs=setup) as pool:
-            for future in as_completed([pool.submit(_worker_import, chunk) for chunk in chunks]):
-                done += future.result()
-                if progress:
-                    progress(done, len(bundle.records))
+            try:
+                for future in as_completed([pool.submit(_worker_import, chunk) for chunk in chunks]):
+                    done += future.result()
+                    if progress:
+                        progress(done, len(bundle.records))
+            except BaseException:  # the first refusal (a read-only store) stops the rest
+                pool.shutdown(cancel_futures=True)
+                raise
     return {"created": len(todo), "skipped": skipped}
 
 

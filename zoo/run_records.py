@@ -37,12 +37,15 @@ class RunRecords(RunWrites):
         (``predictions_csv``: the text of its ``test_predictions.csv``). Five store calls a run: params and
         metrics go together in batches, each within MLflow's caps."""
         tags = {k: str(v) for k, v in record.get("tags", {}).items() if k != "mlflow.parentRunId"}
-        run = self.client.create_run(
-            self.experiment_id,
-            start_time=record.get("start_time"),
-            tags={**tags, **extra_tags},
-            run_name=record.get("run_name"),
-        )
+        try:
+            run = self.client.create_run(
+                self.experiment_id,
+                start_time=record.get("start_time"),
+                tags={**tags, **extra_tags},
+                run_name=record.get("run_name"),
+            )
+        except Exception as exc:  # a read-only or full store: one line, not SQLAlchemy's traceback
+            raise self.refused(exc) from exc
         run_id = run.info.run_id
         params = [(k, str(v)[:6000]) for k, v in sorted(record.get("params", {}).items())]
         stamp = int(record.get("end_time") or record.get("start_time") or time.time() * 1000)
@@ -61,7 +64,10 @@ class RunRecords(RunWrites):
             self._write("log_inputs", run=run_id, datasets=record["datasets"])
         if predictions_csv is not None:
             self._log_text(run_id, run.info.artifact_uri, predictions_csv, names.PREDICTIONS)
-        self.client.set_terminated(run_id, record.get("status", "FINISHED"), end_time=record.get("end_time"))
+        try:
+            self.client.set_terminated(run_id, record.get("status", "FINISHED"), end_time=record.get("end_time"))
+        except Exception as exc:
+            raise self.refused(exc) from exc
         return run_id
 
     def _log_text(self, run_id: str, artifact_uri: str, text: str, filename: str) -> None:

@@ -65,21 +65,25 @@ class RunWrites(Spooling):
                 return self.apply(op, fields, {})
             except Exception as exc:
                 if not self._go_offline(exc):
-                    text = str(exc)
-                    first = (
-                        "the store is read-only (attempt to write a readonly database)"
-                        if "readonly" in text
-                        else (text.strip().splitlines() or [""])[0][:300]
-                    )
-                    raise ZooError(
-                        f"the MLflow store {self.uri} refused a write ({type(exc).__name__}: {first}). "
-                        f"Fix: make the store writable (file permissions, disk space), or point "
-                        f"MLFLOW_TRACKING_URI at a store you can write to."
-                    ) from exc
+                    raise self.refused(exc) from exc
         if op == "create_run":
             fields["id"] = f"offline-{uuid.uuid4().hex}"
         self.journal.append(op, **fields)
         return fields.get("id")
+
+    def refused(self, exc: BaseException) -> ZooError:
+        """A write the store refused, as one line with the fix."""
+        text = str(exc)
+        first = (
+            "the store is read-only (attempt to write a readonly database)"
+            if "readonly" in text
+            else (text.strip().splitlines() or [""])[0][:300]
+        )
+        return ZooError(
+            f"the MLflow store {self.uri} refused a write ({type(exc).__name__}: {first}). "
+            f"Fix: make the store writable (file permissions, disk space), or point "
+            f"MLFLOW_TRACKING_URI at a store you can write to."
+        )
 
     def apply(self, op: str, fields: dict[str, Any], ids: dict[str, str]) -> str | None:
         """Perform one write on the store; ``ids`` maps offline run ids to real ones (for replay)."""
