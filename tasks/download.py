@@ -49,8 +49,9 @@ def fetch(url: str, dest: Path, *, timeout: float = 60.0) -> Path:
 def safe_extract(archive: Path, target: Path) -> None:
     """Unpack ``archive`` into ``target`` atomically.
 
-    The stdlib's ``data`` filter refuses absolute paths, ``..``, links that leave
-    the target and device files, so there is no reason to hand-write those checks.
+    The stdlib's ``data`` filter refuses ``..``, links that leave the target and device files. It strips
+    the leading ``/`` of an absolute member instead of refusing it, which would make ``/stability/x`` look
+    like the task's folder, so an absolute member is refused here first.
     The archive is unpacked beside ``target`` and renamed into place, so a killed
     extraction leaves no half-filled directory behind.
     """
@@ -58,6 +59,9 @@ def safe_extract(archive: Path, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         with tarfile.open(archive) as tar:
+            absolute = next((m.name for m in tar.getmembers() if m.name.startswith(("/", "\\"))), None)
+            if absolute:
+                raise tarfile.TarError(f"it holds an absolute path, {absolute!r}, which no dataset archive needs")
             tar.extractall(staging, filter="data")
         if target.exists():
             shutil.rmtree(target)

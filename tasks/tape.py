@@ -15,7 +15,7 @@ from typing import Any
 
 from zoo_tasks import download, readers
 
-from zoo import TaskData, hookimpl
+from zoo import TaskData, ZooError, hookimpl
 from zoo.cache import cache_dir, file_digest
 
 TAPE_URL = "http://s3.amazonaws.com/songlabdata/proteindata/data_pytorch/{task}.tar.gz"
@@ -66,7 +66,11 @@ def _unpack(archive: Path, root: Path, name: str) -> None:
     # TAPE's tarball holds a top-level <task>/ folder: unpack to a staging folder, then move it in
     staging = root / f".{name}.unpacked"
     shutil.rmtree(staging, ignore_errors=True)  # left by a killed run
-    download.safe_extract(archive, staging)
+    try:
+        download.safe_extract(archive, staging)
+    except ZooError:
+        archive.unlink(missing_ok=True)  # a bad archive is fetched afresh next time, not unpacked again
+        raise
     if not (staging / name).is_dir():
         found = sorted(p.name for p in staging.iterdir())
         shutil.rmtree(staging, ignore_errors=True)
@@ -76,6 +80,7 @@ def _unpack(archive: Path, root: Path, name: str) -> None:
             f"so it is not TAPE's {name} tarball. It was deleted. Fix: run again to download it "
             f"afresh, or point ZOO_DATA_DIR at a local copy of the data."
         )
+    shutil.rmtree(root / name, ignore_errors=True)  # what is there did not hold the task, or we would not be here
     (staging / name).replace(root / name)
     shutil.rmtree(staging, ignore_errors=True)
     archive.unlink()

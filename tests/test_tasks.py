@@ -6,6 +6,7 @@ import http.server
 import io
 import json
 import pickle
+import re
 import tarfile
 import threading
 
@@ -17,6 +18,7 @@ from zoo_tasks import readers, tape
 from zoo_tasks.download import safe_extract
 from zoo_tasks.readers import DataError
 
+from zoo import ZooError
 from zoo.cache import file_digest
 
 
@@ -308,7 +310,7 @@ def test_a_fifo_as_the_data_file_is_refused_instead_of_hanging(tmp_path):
         tape.load("stability", data_dir=str(tmp_path))
 
 
-@pytest.mark.parametrize("member", ["stability_train.lmdb", "/abs/stability/x.txt"])
+@pytest.mark.parametrize("member", ["stability_train.lmdb", "/abs/stability/x.txt", "/stability/stability_train.lmdb"])
 def test_a_tarball_without_the_task_folder_is_refused_and_leaves_nothing(tmp_path, monkeypatch, member):
     """No top-level stability/ folder (or an absolute member) gave FileNotFoundError and left staging behind."""
     served = tmp_path / "served"
@@ -323,9 +325,33 @@ def test_a_tarball_without_the_task_folder_is_refused_and_leaves_nothing(tmp_pat
     try:
         monkeypatch.setattr(tape, "TAPE_URL", f"http://127.0.0.1:{server.server_address[1]}/{{task}}.tar.gz")
         monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
-        with pytest.raises(Exception, match="cannot unpack|has no top-level stability/ folder"):
-            tape.load("stability")
+        for _ in range(2):  # and again: nothing left behind trips the next download
+            with pytest.raises(ZooError, match="cannot unpack|has no top-level stability/ folder") as err:
+                tape.load("stability")
+            if member.startswith("/stability"):  # the data filter would strip the "/" and keep it as the task
+                assert "holds an absolute path, '/stability/stability_train.lmdb'" in str(err.value)
+            left = [p.name for p in (tmp_path / "cache" / "tape").iterdir()]
+            assert left == [], left
     finally:
         server.shutdown()
-    left = [p.name for p in (tmp_path / "cache" / "tape").iterdir()]
-    assert left == [], left
+
+
+@pytest.mark.parametrize(("target", "shown"), [("[0.5, 99]", "[0.5, 99]"), ("true", "True"), ('"many"', "many")])
+def test_a_json_target_that_is_not_one_number_is_refused(tmp_path, target, shown):
+    """Before: a target given as [x, 99] became x, and true became 1.0."""
+    from zoo_tasks.readers import read_json
+
+    path = tmp_path / "stability_train.json"
+    path.write_text(
+        f'[{{"primary": "ACDE", "stability_score": 1.0}}, {{"primary": "ACDF", "stability_score": {target}}}]'
+    )
+    with pytest.raises(DataError, match=rf"record 1: target is {re.escape(shown)}, not a finite number"):
+        read_json(path, "stability_score")
+
+
+def test_a_one_element_target_as_tapes_lmdb_keeps_it_is_one_number(tmp_path):
+    from zoo_tasks.readers import read_json
+
+    path = tmp_path / "stability_train.json"
+    path.write_text('[{"primary": "ACDE", "stability_score": [1.5]}, {"primary": "ACDF", "stability_score": 2}]')
+    assert read_json(path, "stability_score").targets.tolist() == [1.5, 2.0]

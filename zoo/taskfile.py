@@ -37,9 +37,12 @@ def check_records(records: Iterable[tuple[str, Any, Any]], source: str) -> Split
                 f"{where}: sequence has {seq[bad]!r} at position {bad + 1}, outside the 20 standard "
                 f"amino acids (uppercase, no gaps, stops or whitespace). Fix: correct or drop that row."
             )
+        # one number: a scalar or a one-element array (TAPE's LMDB keeps targets so); never the first of
+        # several values, and never a boolean read as 1.0
+        items = np.asarray(target, dtype=object).reshape(-1)
         try:
-            value = float(np.asarray(target, dtype=np.float64).reshape(-1)[0])
-        except (TypeError, ValueError, IndexError):
+            value = math.nan if items.size != 1 or isinstance(items[0], (bool, np.bool_)) else float(items[0])
+        except (TypeError, ValueError):
             value = math.nan
         if not math.isfinite(value):
             raise DataError(f"{where}: target is {target}, not a finite number. Fix: correct or drop that row.")
