@@ -453,3 +453,47 @@ def test_a_damaged_store_is_refused_when_opened(tmp_path, capsys, monkeypatch, s
     err = capsys.readouterr().err
     assert f"the MLflow store {store} is damaged (SQLite quick_check" in err and "Fix: restore it" in err
     assert "Traceback" not in err
+
+
+def test_plugin_new_into_a_file_is_one_line(tmp_path, capsys):
+    """Before: NotADirectoryError."""
+    (tmp_path / "afile").write_text("mine")
+    assert main(["plugin", "new", "x", "--dir", str(tmp_path / "afile")]) == 2
+    err = capsys.readouterr().err
+    assert "that is a file. Fix: give a folder" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("signum", [15, 2])
+def test_stopping_zoo_ui_stops_its_server(tmp_path, signum):
+    """Before: SIGTERM to `zoo ui` left the MLflow server running on the port."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    store = tmp_path / "mlflow.db"
+    Tracker(f"sqlite:///{store}")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{store}")
+    ui = subprocess.Popen([sys.executable, "-m", "zoo.cli", "ui", "--port", str(port)], env=env, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}/health"
+
+    def answers() -> bool:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return True
+        except OSError:
+            return False
+
+    deadline = time.time() + 90
+    while not answers() and time.time() < deadline:
+        time.sleep(0.5)
+    assert answers(), "the server did not start"
+    ui.send_signal(signal.Signals(signum))  # to zoo ui alone, as a service manager or `kill` does
+    assert ui.wait(timeout=60) == 0
+    deadline = time.time() + 30
+    while answers() and time.time() < deadline:
+        time.sleep(0.5)
+    assert not answers(), "the MLflow server outlived zoo ui"

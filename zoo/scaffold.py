@@ -165,6 +165,8 @@ def _example_rows() -> str:
 def new_plugin(name: str, parent: Path, task: bool = False) -> Path:
     check_name(name, "plugin")  # the registry's own rule: the name becomes a model or task name
     module = "zoo_" + name.replace("-", "_").replace(".", "_")
+    if parent.exists() and not parent.is_dir():
+        raise ZooError(f"--dir {parent}: that is a file. Fix: give a folder to create the package in.")
     root = parent / f"zoo-{name}"
     if root.exists():
         raise ZooError(f"{root} already exists. Fix: choose another name or remove it.")

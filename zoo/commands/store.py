@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from zoo.commands import command
@@ -67,7 +68,23 @@ def ui(args: argparse.Namespace) -> int:
     ]
     # the zoo has no use for MLflow's GenAI job runners: half a dozen extra processes
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
+    # the server and its workers in a process group of their own, which `zoo ui` stops however it is
+    # stopped (Ctrl-C, SIGTERM from a service manager or `kill`), so nothing is left on the port
+    server = subprocess.Popen(cmd, env=env, start_new_session=True)
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call(cmd, env=env)
+        return server.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
