@@ -204,3 +204,16 @@ def test_hf_folders_are_keyed_by_their_weights_and_two_of_one_name_both_run(
     assert main(["eval", "--model", f"hf:{a}", "--model", f"hf:{b}", *args]) == 0
     assert "already finished" in capsys.readouterr().out
     assert len(Tracker().job_runs()) == 3
+
+
+def test_loading_a_checkpoint_without_a_pooler_prints_no_load_report(tiny_hf):
+    """Before: transformers printed "EsmModel LOAD REPORT … pooler.dense.weight | MISSING" with raw colour
+    codes into the zoo's output (the converted ESM checkpoint has no pooler, which the zoo never uses).
+    In a process of its own: transformers configures its log handler once a process."""
+    import subprocess
+    import sys
+
+    script = "from zoo_plugins.transformer.hf_net import load_network; import sys; load_network(sys.argv[1])"
+    done = subprocess.run([sys.executable, "-c", script, str(tiny_hf["esm"])], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "LOAD REPORT" not in done.stderr + done.stdout and "\x1b[" not in done.stderr + done.stdout

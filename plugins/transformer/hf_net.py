@@ -52,6 +52,10 @@ def load_network(folder: Path):
     from transformers.utils import logging
 
     logging.disable_progress_bar()  # the zoo shows its own progress
+    # transformers' load report ("EsmModel LOAD REPORT … MISSING", with raw colour codes) names the
+    # pooler a checkpoint lacks: the zoo reads the hidden states, never the pooler, so it is noise in
+    # the zoo's output and logs; real loading errors still raise
+    logging.set_verbosity_error()
     classes: dict[str, Any] = {"esm": EsmModel, "bert": BertModel, "t5": T5EncoderModel}
     config = AutoConfig.from_pretrained(folder)
     if config.model_type not in classes:
