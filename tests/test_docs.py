@@ -72,3 +72,24 @@ def test_every_registration_field_is_documented(spec):
     text = (DOCS / "plugins.md").read_text()
     for field in dataclasses.fields(getattr(contract, spec)):
         assert f"| `{field.name}` |" in text, f"docs/plugins.md does not document {spec}.{field.name}"
+
+
+def test_both_docs_show_options_signature_as_the_code_has_it():
+    """docs/writing-a-plugin.md and docs/plugins.md showed two different Option signatures."""
+    import dataclasses
+
+    from zoo.contract import Option
+
+    fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(Option))
+    signature = f"`zoo.contract.Option({fields})`"
+    for page in ("writing-a-plugin.md", "plugins.md"):
+        assert signature in (DOCS / page).read_text(), page
+
+
+def test_an_option_can_declare_a_maximum():
+    from zoo.contract import ContractError, Option
+
+    option = Option(0.5, float, minimum=0, maximum=1)
+    assert option.check("rf", "max_features", 1) == 1.0
+    with pytest.raises(ContractError, match=r"option max_features=1.5 for model 'rf': must be at most 1\. Fix"):
+        option.check("rf", "max_features", 1.5)

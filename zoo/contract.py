@@ -27,10 +27,10 @@ class ContractError(ZooError):
 
 @dataclass(frozen=True)
 class Option:
-    """One model option: its default, its type and its lower bound or its choices.
+    """One model option: its default, its type, its bounds or its choices.
 
     ``kind`` is ``int``, ``float``, ``str``, ``bool``, ``list`` or None (any JSON value).
-    ``minimum`` is inclusive; ``above`` is an exclusive lower bound (learning rates).
+    ``minimum`` and ``maximum`` are inclusive; ``above`` is an exclusive lower bound (learning rates).
     ``choices``: the only values accepted (``-o precision=auto|bf16|fp32``); for a list, its items.
     """
 
@@ -38,6 +38,7 @@ class Option:
     kind: type | None = None
     minimum: float | None = None
     above: float | None = None
+    maximum: float | None = None
     help: str = ""
     choices: tuple[Any, ...] | None = None
 
@@ -60,6 +61,10 @@ class Option:
                 )
             if self.above is not None and number <= self.above:
                 raise ContractError(f"{where}: must be greater than {self.above:g}. Fix: choose a larger value.")
+            if self.maximum is not None and number > self.maximum:
+                raise ContractError(
+                    f"{where}: must be at most {self.maximum:g}. Fix: choose a value <= {self.maximum:g}."
+                )
             return int(number) if self.kind is int else float(number)
         if self.kind is not None and not isinstance(value, self.kind):
             raise ContractError(
