@@ -36,6 +36,8 @@ def register_tasks(register):
             description=f"GB1 binding fitness, FLIP {split}: {description}",
             source="FLIP, Dallago et al. 2021 (data: Wu et al. 2016)",
             url=FLIP_URL,
+            # FLIP's splits/gb1/README.md: `sampled` is not to be used for performance comparisons
+            caveat="FLIP advises against this split" if split == "sampled" else "",
         )
 
 

@@ -153,16 +153,43 @@ def test_a_folder_that_is_not_a_bundle_is_named(tmp_path, capsys):
 
 
 def test_the_published_page_is_the_bundles_page(tmp_path):
-    """Every publication updates the bundle with the page: leaderboard/README.md must be what
-    `zoo leaderboard --from leaderboard/runs` makes, apart from the generation time."""
-    published = ROOT / "leaderboard" / "README.md"
-    if not (ROOT / "leaderboard" / "runs" / "runs.jsonl").exists():
+    """Every publication updates the bundle with the pages: every page `zoo leaderboard --from
+    leaderboard/runs` makes must be the published one, apart from the generation time; the front page
+    stays under 25 KB."""
+    board = ROOT / "leaderboard"
+    if not (board / "runs" / "runs.jsonl").exists():
         pytest.skip("no results bundle published yet")
     out = tmp_path / "README.md"
-    (tmp_path / "published.csv").write_text((ROOT / "leaderboard" / "published.csv").read_text())
-    assert main(["leaderboard", "--from", str(ROOT / "leaderboard" / "runs"), "--output", str(out)]) == 0
-    assert _page(out) == _page(published)
-    assert "/work/" not in published.read_text() and str(ROOT) not in published.read_text()
+    (tmp_path / "published.csv").write_text((board / "published.csv").read_text())
+    assert main(["leaderboard", "--from", str(board / "runs"), "--output", str(out)]) == 0
+    made = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.md"))
+    published = sorted(p.relative_to(board).as_posix() for p in board.rglob("*.md") if "runs" not in p.parts)
+    assert made == published
+    for name in made:
+        assert _page(tmp_path / name) == _page(board / name), name
+        assert "/work/" not in (board / name).read_text() and str(ROOT) not in (board / name).read_text()
+    assert (board / "README.md").stat().st_size <= 25_000
+
+
+def test_from_refuses_a_run_whose_recorded_score_its_predictions_do_not_give(
+    source_store, tmp_path, monkeypatch, capsys
+):
+    """A hand-edited test_spearman of 0.999 became the headline; with the manifest re-sealed over the edit,
+    the recomputation from the stored predictions still refuses it."""
+    from zoo.bundle import write_manifest
+
+    folder = _small_bundle(source_store, tmp_path, monkeypatch)
+    lines = (folder / "runs.jsonl").read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if "testset" in line)
+    record = json.loads(lines[index])
+    record["metrics"]["test_spearman"] = 0.999
+    lines[index] = json.dumps(record, sort_keys=True)
+    (folder / "runs.jsonl").write_text("\n".join(lines) + "\n")
+    write_manifest(folder)
+    capsys.readouterr()
+    assert main(["leaderboard", "--from", str(folder), "--output", str(tmp_path / "page" / "README.md")]) == 2
+    err = capsys.readouterr().err
+    assert f"run {record['run_id']} records test_spearman 0.9990, but its stored predictions give" in err
 
 
 def test_a_run_imported_without_its_curve_exports_none_rather_than_one_at_step_0(tmp_path):

@@ -54,7 +54,8 @@ def test_sigkill_then_rerun_loses_nothing_and_counts_nothing_twice(subset_dir, t
         cache._load()
         assert cache.corrupt == []  # no kill left a damaged shard
     board = (tmp_path / "board" / "README.md").read_text()
-    assert board.startswith("# protein-zoo leaderboard") and "## fluorescence" in board and "## stability" in board
+    assert board.startswith("# Is pretraining necessary") and "(tasks/fluorescence.md)" in board
+    assert all((tmp_path / "board" / "tasks" / f"{t}.md").exists() for t in ("fluorescence", "stability"))
 
     runs = Tracker(uri).job_runs()
     finished = [r for r in runs if r["status"] == "FINISHED" and r.get("tags.outcome") == "ok"]

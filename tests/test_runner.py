@@ -181,8 +181,8 @@ def test_leaderboard_from_mlflow_runs(evaluated):
     tracker, _, _ = evaluated
     reference = publish.read_reference(publish.reference_for(ROOT / "leaderboard" / "README.md", None))
     text = page.render(analysis.analyse(tracker.job_runs()), reference)
-    assert "## fluorescence" in text and "## stability" in text
-    stability = text.split("## stability")[1].split("##")[0]
+    assert "\n# fluorescence\n" in text and "\n# stability\n" in text  # a page per task
+    stability = text.split("\n# stability\n")[1].split("\n# ")[0]
     cnn_row = next(line for line in stability.splitlines() if line.startswith("| cnn (batch_size=64"))
     assert " ± " in cnn_row and "| 2 | default | no |" in cnn_row  # two seeds, mean ± sd
     assert "Did not finish here: nan-model, not-a-model, raising-model, shape-model, string-model" in stability
@@ -213,11 +213,14 @@ def test_leaderboard_figures(evaluated, tmp_path):
         tmp_path / "README.md",
         ROOT / "leaderboard" / "published.csv",
     )
-    text = (tmp_path / "README.md").read_text()
     for task in ("fluorescence", "stability"):
-        png = tmp_path / f"{task}.png"
+        png = tmp_path / "tasks" / f"{task}.png"
         assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5000
-        assert f"![{task}: test Spearman by configuration]({task}.png)" in text
+        assert (
+            f"![{task}: test Spearman by configuration]({task}.png)" in (tmp_path / "tasks" / f"{task}.md").read_text()
+        )
+    assert "![Each task's difference in test Spearman" in (tmp_path / "README.md").read_text()
+    assert (tmp_path / "summary.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
     assert reference and oct((tmp_path / "README.md").stat().st_mode & 0o777) == "0o644"  # as readable as the figures
 
@@ -253,8 +256,8 @@ def test_cli_eval_and_leaderboard(subset_dir, mlflow_uri, tmp_path, capsys, data
     out = tmp_path / "board.md"
     (tmp_path / "published.csv").write_text((ROOT / "leaderboard" / "published.csv").read_text())
     assert main(["leaderboard", "--output", str(out)]) == 0
-    assert "| linear | supervised |" in out.read_text()
-    assert "Published reference numbers" in out.read_text()
+    assert "| linear | supervised |" in (tmp_path / "tasks" / "stability.md").read_text()
+    assert "Published reference numbers" in (tmp_path / "details.md").read_text()
     assert main(["leaderboard", "--output", str(tmp_path)]) == 2  # a folder: one line, no traceback
     assert "is a folder. Fix: give the page's file name" in capsys.readouterr().err
     tracker = Tracker()

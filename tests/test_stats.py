@@ -127,17 +127,40 @@ def fake_runs(noisy, gap: float):
     return runs, frames.__getitem__
 
 
-def render(runs, predictions=None, **kw):
-    return page.render(analysis.analyse(runs, predictions), **kw)
+DETERMINISTIC = analysis.Facts(deterministic={"pre", "sup"})  # one run each is all there is
+
+
+def render(runs, predictions=None, facts=DETERMINISTIC, **kw):
+    return page.render(analysis.analyse(runs, predictions, facts), **kw)
+
+
+def front_row(text: str, task: str = "t") -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"| [{task}](tasks/{task}.md) |"))
 
 
 @pytest.mark.parametrize("gap, word", [(1.0, "helps"), (0.0, "inconclusive"), (-0.5, "does not help")])
 def test_verdicts_follow_the_interval(noisy, gap, word):
     runs, predictions = fake_runs(noisy, gap)
     text = render(runs, predictions)
-    summary = next(line for line in text.splitlines() if line.startswith("| t |"))
-    assert summary.endswith(f"| {word} | not run |")  # no learning curve on this task
+    assert f"| **{word}** |" in front_row(text)
     assert "two-level bootstrap over test items and seeds" in text and "95% CI" in text
+
+
+def test_a_verdict_word_needs_three_seeds_or_a_deterministic_model(noisy):
+    """One seed of a model that is not deterministic gave 'helps' before; now the word waits for the
+    seeds, and the page prints the command that adds them."""
+    runs, predictions = fake_runs(noisy, 1.0)
+    text = render(runs, predictions, facts=analysis.Facts(deterministic={"sup"}))
+    assert "| provisional (1 seed) |" in front_row(text)
+    assert "would read 'helps': a diagnostic, not a verdict" in text
+    assert "`zoo eval --model pre --task t --seeds 3`" in text
+    three = [
+        {**r, "run_id": f"{r['run_id']}{s}", "tags.seed": str(s), "tags.job_key": f"{r['run_id']}{s}"}
+        for r in runs
+        for s in range(3)
+    ]
+    frames = {r["run_id"]: predictions(r["run_id"][:-1]) for r in three}
+    assert "| **helps** |" in front_row(render(three, frames.__getitem__, facts=analysis.Facts()))
     assert re.search(r"\| sup \| supervised \| [0-9.]+ \| -?\d\.\d{3}–\d\.\d{3} \|", text)  # interval from predictions
 
 
@@ -261,9 +284,16 @@ def test_a_task_where_nothing_succeeded_gets_a_page_and_a_figure(tmp_path):
     runs = [fake_run("esm2-8m", outcome="unavailable", score=None, **{"tags.message": "weights unavailable: offline"})]
     board = analysis.analyse(runs)
     written = publish.publish(board, tmp_path / "README.md", None)
-    text = (tmp_path / "README.md").read_text()
+    text = (tmp_path / "details.md").read_text()
     assert "**esm2-8m** (unavailable, every task): weights unavailable: offline" in text
-    assert (tmp_path / "t.png").stat().st_size > 1000 and len(written) == 2
+    assert (tmp_path / "tasks" / "t.png").stat().st_size > 1000
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "README.md",
+        "details.md",
+        "summary.png",
+        "tasks/t.md",
+        "tasks/t.png",
+    ]
 
 
 def test_untrusted_text_cannot_become_a_link_an_image_or_html():
@@ -368,10 +398,11 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     from zoo import publish
 
     publish.publish(analysis.analyse(runs), tmp_path / "README.md", None)
-    text = (tmp_path / "README.md").read_text()
-    assert "## Learning curves" in text and (tmp_path / "stability_learning_curve.png").stat().st_size > 5000
+    text = (tmp_path / "tasks" / "stability.md").read_text()
+    curve = tmp_path / "tasks" / "stability_learning_curve.png"
+    assert "## Learning curves" in text and curve.stat().st_size > 5000
     assert "no size has both a pretrained and a supervised run yet" in text
-    table = text.split("## stability")[1].split("##")[0]
+    table = text.split("## Every configuration")[1].split("##")[0]
     # full-size runs only
     assert "| cnn (epochs=1, filters=8, recipe 1) | supervised |" in table and "| 2 | default |" in table
 
@@ -397,11 +428,13 @@ def test_learning_curves_end_to_end(subset_dir, mlflow_uri, tmp_path):
     twins = {k: v for k, v in curves.items() if k.startswith("linear")}  # one model under two names
     pairs = analysis.curve_pairs(twins, tracker.predictions)
     assert [p.n for p in pairs] == [48, 192, 400] and [p.seeds for p in pairs] == [2, 2, 1]
-    assert all(p.difference == 0 and p.low == 0 == p.high and p.word == "inconclusive" for p in pairs)
+    assert all(p.difference == 0 and p.low == 0 == p.high for p in pairs)
+    # fewer than 3 seeds: the interval's 'inconclusive' is no verdict word yet
+    assert [p.word for p in pairs] == ["provisional (2 seeds)", "provisional (2 seeds)", "provisional (1 seed)"]
+    assert all(analysis.word(p.low, p.high) == "inconclusive" for p in pairs)
     text = render(runs, tracker.predictions)
-    assert "| train N | best supervised | best pretrained |" in text and "(two-level bootstrap 95% CI" in text
-    summary = next(line for line in text.splitlines() if line.startswith("| stability |"))
-    assert summary.endswith("| no size |")  # the twins never differ, so nowhere does pretraining help
+    assert "| train N | best supervised | best pretrained |" in text
+    assert "On the learning curves, pretraining helps" not in text  # the twins never differ
 
 
 def test_curve_statement_groups_sizes_by_verdict():
@@ -410,8 +443,8 @@ def test_curve_statement_groups_sizes_by_verdict():
         for n, low, high in ((24, 0.01, 0.2), (96, -0.1, 0.1), (53614, -0.1, -0.01))
     ]
     assert page.curve_statement("t", pairs) == (
-        "**t:** pretraining helps at N=24; inconclusive at N=96; pretraining does not help at N=53,614 "
-        "(two-level bootstrap 95% CI of the difference of seed means)."
+        "**t** (pretrained against supervised): pretraining helps at N=24; inconclusive at N=96; "
+        "pretraining does not help at N=53,614."
     )
 
 
@@ -431,7 +464,8 @@ def test_the_page_names_the_unclipped_best_supervised_row_even_without_a_verdict
     """Clipping raises Spearman; a clipped row must not become 'best supervised' on the page."""
     clipped = {**fake_run("a", model="linear", score=0.7), "params.clip_predictions": "True", "tags.profile": "paper"}
     text = page.render(analysis.analyse([clipped, fake_run("b", model="linear", score=0.6)]))
-    assert "| t | linear 0.600 | none finished |" in text and "Best supervised: linear 0.600" in text
+    assert "| linear (supervised) 0.600 | none finished |" in front_row(text)
+    assert "Best supervised: linear 0.600" in text
 
 
 def test_the_page_carries_no_folder_of_the_machine_that_made_it():
@@ -475,7 +509,7 @@ def test_each_sides_best_is_chosen_on_valid_never_on_test():
     pre, sup = analysis.best(table)
     assert (pre.label, sup.label) == ("unirep-augmented", "linear-pairwise")
     text = page.render(analysis.analyse(runs))
-    assert "| t | linear-pairwise 0.800 | unirep-augmented (pretrained) 0.780 |" in text
+    assert "| linear-pairwise (supervised) 0.800 | unirep-augmented (pretrained) 0.780 |" in front_row(text)
     assert "best mean valid Spearman" in text
     only_test = [fake_run("a", model="a", score=0.6), fake_run("b", model="b", score=0.7)]
     assert analysis.best(analysis.analyse(only_test).tables["t"])[1].label == "b"

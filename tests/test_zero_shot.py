@@ -98,7 +98,7 @@ def test_the_board_puts_zero_shot_at_n_0_and_lets_every_approach_compete(board_r
     assert "## Zero-shot (N = 0)" in text and "| N=0 | N=48 | N=400 |" in text
     best_pre = board.verdicts["stability"].pre
     assert f"{best_pre.label} ({best_pre.approach}) {best_pre.score:.3f}" in text  # the verdict names the approach
-    table = text.split("## stability")[1].split("\n## ")[0]
+    table = text.split("\n# stability\n")[1].split("\n# ")[0]
     assert "| unirep-64-zeroshot | zero-shot |" in table and "| linear | supervised |" in table
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from zoo import names
 from zoo.contract import ZERO_SHOT
-from zoo.metrics import resampled_spearman, two_level_interval
+from zoo.metrics import resampled_spearman, spearman, two_level_interval
 
 Predictions = Callable[[str], Any]
 
@@ -50,6 +50,25 @@ def approach_of(run: dict) -> str:
     tag existed says only whether it was pretrained."""
     tagged = run.get(f"tags.{names.APPROACH}")
     return tagged or ("pretrained" if run.get(f"tags.{names.PRETRAINED}") == "true" else "supervised")
+
+
+SIDES = ("supervised", "pretrained", "hybrid")
+
+
+def side_of(approach: str) -> str:
+    """The three sides a verdict compares: supervised; pretrained (frozen, fine-tuned, zero-shot); hybrid
+    (augmented: a supervised one-hot ridge plus a pretrained feature, so it contains the supervised side)."""
+    return "hybrid" if approach == "augmented" else "supervised" if approach == "supervised" else "pretrained"
+
+
+@dataclass
+class Facts:
+    """What the installed plugins say of the models and tasks a board shows (the host knows none itself):
+    which models are deterministic (one run is all there is), and a task's caveat for any verdict on it."""
+
+    deterministic: set[str] = field(default_factory=set)
+    caveats: dict[str, str] = field(default_factory=dict)
+    fits_on_selection: set[str] = field(default_factory=set)  # never a pick: ranked on data it fitted
 
 
 def full_size(run: dict) -> bool:
@@ -141,9 +160,17 @@ class Row:
     approach: str = ""  # zoo.contract.APPROACHES; unset: what `pretrained` alone says
     ci: tuple[float, float] = (math.nan, math.nan)
     seed_scores: np.ndarray | None = None  # (seeds, resamples), for intervals and verdicts
+    # each seed's test Spearman recomputed from its stored (float32) predictions: the headline, so a page
+    # made from the results bundle is exactly the page made from the store
+    recomputed: list[float] | None = None
+    length_controlled: float = math.nan  # zero-shot rows: mean Spearman within sequence-length bins
 
     def __post_init__(self) -> None:
         self.approach = self.approach or ("pretrained" if self.pretrained else "supervised")
+
+    @property
+    def side(self) -> str:
+        return side_of(self.approach)
 
     @property
     def ok(self) -> bool:
@@ -166,7 +193,9 @@ class Row:
 
     @property
     def score(self) -> float:
-        return self.metric(names.TEST_SPEARMAN) if self.runs else -math.inf
+        if not self.runs:
+            return -math.inf
+        return float(np.mean(self.recomputed)) if self.recomputed else self.metric(names.TEST_SPEARMAN)
 
     @property
     def valid(self) -> float:
@@ -185,7 +214,7 @@ class Row:
 
     @property
     def sd(self) -> float:
-        values = [float(r[f"metrics.{names.TEST_SPEARMAN}"]) for r in self.runs]
+        values = self.recomputed or [float(r[f"metrics.{names.TEST_SPEARMAN}"]) for r in self.runs]
         return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
     def first(self, key: str) -> Any:
@@ -263,18 +292,37 @@ def chosen_on_valid(test: float, valid: float, valid_rows: int | None = None) ->
     return (True, valid) if usable else (False, test)
 
 
-def best(table: list[Row]) -> tuple[Row | None, Row | None]:
-    """Best pretrained and best supervised row, each chosen on valid (:func:`chosen_on_valid`).
-    Clipped rows are compared only when nothing else finished: clipping ties predictions at the
-    bounds and raises Spearman, so a clipped row against an unclipped one is not a fair pair. NaN
-    never wins: such runs are failures."""
-    ok = [r for r in table if r.ok and not r.clip] or [r for r in table if r.ok]
+def best(table: list[Row], facts: Facts | None = None) -> tuple[Row | None, Row | None]:
+    """Best pretrained and best supervised row (:func:`best_of`)."""
+    return best_of(table, "pretrained", facts), best_of(table, "supervised", facts)
 
-    def pick(pretrained: bool) -> Row | None:
-        side = [r for r in ok if r.pretrained == pretrained and math.isfinite(r.score)]
-        return max(side, key=lambda r: chosen_on_valid(r.score, r.valid, r.valid_rows), default=None)
 
-    return pick(True), pick(False)
+def best_of(table: list[Row], side: str, facts: Facts | None = None) -> Row | None:
+    """A side's best row, chosen on valid (:func:`chosen_on_valid`). Clipped rows are compared only when
+    nothing else finished: clipping ties predictions at the bounds and raises Spearman, so a clipped row
+    against an unclipped one is not a fair pair. NaN never wins: such runs are failures. A model that fits
+    on the selection split (``Facts.fits_on_selection``) is never a pick: its valid score is its own fit's."""
+    fitted = facts.fits_on_selection if facts else set()
+    candidates = [r for r in table if r.model not in fitted]
+    ok = [r for r in candidates if r.ok and not r.clip] or [r for r in candidates if r.ok]
+    rows_ = [r for r in ok if r.side == side and math.isfinite(r.score)]
+    return max(rows_, key=lambda r: chosen_on_valid(r.score, r.valid, r.valid_rows), default=None)
+
+
+# below this, valid does not rank a side's configurations as test does, and a pick by valid is close to noise
+VALID_RANKS_TEST = 0.3
+
+
+def valid_ranks_test(table: list[Row], side: str) -> float:
+    """Spearman, across a side's configurations (unclipped, valid usable), of their valid and test scores:
+    how well valid ranks configurations as test would. NaN with fewer than 4 configurations."""
+    from zoo.metrics import spearman
+
+    side_rows = [r for r in table if r.ok and not r.clip and r.side == side and r.chosen_on_valid]
+    # (rows of models that fit on valid are left in: how valid ranks configurations is a fact of the task)
+    if len(side_rows) < 4:
+        return math.nan
+    return float(spearman(np.array([r.valid for r in side_rows]), np.array([r.score for r in side_rows])))
 
 
 class _Interval:
@@ -290,13 +338,64 @@ class _Interval:
 
 @dataclass
 class Verdict(_Interval):
-    """Best pretrained minus best supervised, in mean-over-seeds test Spearman, with its interval."""
+    """A side's best minus the best supervised row, in mean-over-seeds test Spearman, with its interval.
+    ``word`` is what the evidence allows: the interval's word only when both picks were made on valid and
+    each is deterministic or has at least MIN_SEEDS seeds; otherwise it says what is missing."""
 
     pre: Row
     sup: Row
     difference: float
     low: float
     high: float
+    side: str = "pretrained"
+    missing: str = ""  # why no verdict word: "not determinable (…)" or "provisional (…)"
+    caveats: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)  # the `zoo eval` runs that add the missing seeds
+
+    @property
+    def word(self) -> str:
+        return self.missing or word(self.low, self.high)
+
+    @property
+    def interval_word(self) -> str:
+        """The interval's own word: a diagnostic where ``missing`` withholds the verdict."""
+        return word(self.low, self.high)
+
+
+MIN_SEEDS = 3
+
+
+def missing_evidence(rows_: list[Row], facts: Facts, table: list[Row] | None = None) -> str:
+    """What a verdict word between these picks lacks, or ''. A pick made by test counts only where its
+    side had a choice: a side with one configuration finished has nothing to choose."""
+
+    def choices(row: Row) -> int:
+        return len([r for r in table if r.ok and r.side == row.side and r.clip == row.clip]) if table else 2
+
+    on_test = [r for r in rows_ if not r.chosen_on_valid and choices(r) > 1]
+    if on_test:
+        counts = [r.valid_rows for r in on_test if r.valid_rows is not None]
+        return f"not determinable (valid has {min(counts)} rows)" if counts else "not determinable (no valid score)"
+    short = [r for r in rows_ if r.model not in facts.deterministic and len(r.runs) < MIN_SEEDS]
+    if short:
+        n = min(len(r.runs) for r in short)
+        return f"provisional ({n} seed{'s' if n != 1 else ''})"
+    return ""
+
+
+def seeds_command(rows_: list[Row], facts: Facts) -> list[str]:
+    """The `zoo eval` commands that add the seeds a provisional verdict lacks (each row's own options)."""
+    out = []
+    for r in rows_:
+        if r.model in facts.deterministic or len(r.runs) >= MIN_SEEDS:
+            continue
+        options = json.loads(r.first(f"tags.{names.OPTIONS}") or "{}")
+        parts = ["zoo eval", f"--model {r.model}", f"--task {r.task}", f"--seeds {MIN_SEEDS}"]
+        parts += [f"--profile {r.profile}"] if r.profile and r.profile != "default" else []
+        parts += ["--clip" if r.clip else "--no-clip"] if r.profile == "paper" else []
+        parts += [f"-o {k}={json.dumps(v, separators=(',', ':'))}" for k, v in sorted(options.items())]
+        out.append(" ".join(parts))
+    return out
 
 
 def word(low: float, high: float) -> str:
@@ -317,12 +416,23 @@ def zero_shot(tables: dict[str, list[Row]]) -> dict[str, list[Row]]:
     return {task: rows for task, rows in found.items() if rows}
 
 
-def verdict(table: list[Row]) -> Verdict | None:
-    pre, sup = best(table)
+def verdict(table: list[Row], side: str = "pretrained", facts: Facts | None = None) -> Verdict | None:
+    facts = facts or Facts()
+    pre, sup = best_of(table, side, facts), best_of(table, "supervised", facts)
     if pre is None or sup is None or pre.seed_scores is None or sup.seed_scores is None:
         return None
     low, high = two_level_interval(pre.seed_scores, sup.seed_scores)
-    return Verdict(pre, sup, pre.score - sup.score, low, high)
+    missing = missing_evidence([pre, sup], facts, table)
+    caveats = [facts.caveats[pre.task]] if pre.task in facts.caveats else []
+    if missing.startswith("not determinable"):
+        caveats.append("chosen on test")
+    elif missing:
+        caveats.append(missing)
+    rho = min((valid_ranks_test(table, s) for s in (side, "supervised")), key=lambda x: x if x == x else 9)
+    if math.isfinite(rho) and rho < VALID_RANKS_TEST:
+        caveats.append(f"valid does not rank configurations here (ρ = {rho:.2f})")
+    commands = seeds_command([pre, sup], facts) if missing.startswith("provisional") else []
+    return Verdict(pre, sup, pre.score - sup.score, low, high, side, missing, caveats, commands)
 
 
 @dataclass
@@ -342,6 +452,11 @@ class Point:
         return self.mean_metric(names.VALID_SPEARMAN)
 
     @property
+    def selection(self) -> float:
+        """Mean Spearman on the rows the runs could select on (NaN where a run did not record it)."""
+        return self.mean_metric(names.SELECTION_SPEARMAN)
+
+    @property
     def valid_rows(self) -> int | None:
         """Valid rows this point's runs selected on (N/4 below the full split; all of valid at it)."""
         rows = self.runs[0].get(f"params.{names.SELECTION_SEQUENCES}") if self.runs else None
@@ -357,6 +472,10 @@ class Curve:
 
     def __post_init__(self) -> None:
         self.approach = self.approach or ("pretrained" if self.pretrained else "supervised")
+
+    @property
+    def side(self) -> str:
+        return side_of(self.approach)
 
     def at(self, n: int) -> Point | None:
         """The point at size n; a zero-shot curve's one point (N = 0) holds at every size."""
@@ -406,7 +525,7 @@ def curves(runs: list[dict]) -> dict[str, dict[str, Curve]]:
 
 @dataclass
 class Pair(_Interval):
-    """At one training-set size: the best pretrained and best supervised configuration, compared."""
+    """At one training-set size: a side's best configuration and the best supervised one, compared."""
 
     n: int
     pre: str
@@ -418,51 +537,86 @@ class Pair(_Interval):
     difference: float
     low: float
     high: float
+    side: str = "pretrained"
+    missing: str = ""
+
+    @property
+    def word(self) -> str:
+        return self.missing or word(self.low, self.high)
 
 
-def curve_pairs(task_curves: dict[str, Curve], predictions: Predictions) -> list[Pair]:
-    """Best pretrained (of every approach, zero-shot included: it holds at every size) against best
-    supervised at each size N > 0, each chosen on its mean valid Spearman (:func:`chosen_on_valid`).
-    Seeds shared by both sides trained on the same subset, so they are paired; the interval resamples
-    seeds and test items."""
+def curve_pairs(
+    task_curves: dict[str, Curve], predictions: Predictions, side: str = "pretrained", facts: Facts | None = None
+) -> list[Pair]:
+    """A side's best (zero-shot included: it holds at every size) against the best supervised at each
+    size N > 0, each ranked by its Spearman on the selection split the runs were allowed (about N/4 valid
+    rows; ``names.SELECTION_SPEARMAN``), never on all of valid. Where a point's runs did not record it,
+    no pick can be made by the rule and the pair says so. Seeds shared by both sides trained on the same
+    subset, so they are paired; the interval resamples seeds and test items."""
+    facts = facts or Facts()
     out = []
-    # every run's valid Spearman is on the whole valid split, whose size the full-split runs record
-    sizes = [p.valid_rows for c in task_curves.values() for p in c.points if p.valid_rows is not None]
-    valid_rows = max(sizes) if sizes else None
     for n in sorted({p.n for c in task_curves.values() for p in c.points if p.n > 0}):
-        best_at: dict[bool, tuple[tuple[bool, float], Curve, Point]] = {}
+        best_at: dict[str, tuple[float, Curve, Point]] = {}
+        unscored = False
         for c in task_curves.values():
             point = c.at(n)
-            if point is None or not math.isfinite(point.mean):
+            if c.side not in (side, "supervised") or point is None or not math.isfinite(point.mean):
                 continue
-            rank = chosen_on_valid(point.mean, point.valid, valid_rows)
-            if c.pretrained not in best_at or rank > best_at[c.pretrained][0]:
-                best_at[c.pretrained] = (rank, c, point)
-        if True not in best_at or False not in best_at:
+            if point.runs and point.runs[0].get(f"tags.{names.MODEL}") in facts.fits_on_selection:
+                continue  # ranked on the valid rows it fitted: never a pick
+            rank = point.selection if c.approach != ZERO_SHOT else point.valid  # zero-shot selects nothing
+            if not math.isfinite(rank):
+                unscored = True
+                continue
+            if c.side not in best_at or rank > best_at[c.side][0]:
+                best_at[c.side] = (rank, c, point)
+        if side not in best_at or "supervised" not in best_at:
+            if unscored:
+                out.append(
+                    Pair(
+                        n,
+                        "–",
+                        "",
+                        math.nan,
+                        "–",
+                        math.nan,
+                        0,
+                        math.nan,
+                        math.nan,
+                        math.nan,
+                        side,
+                        "not determinable (selection score not recorded: rerun the curve jobs)",
+                    )
+                )
             continue
-        (_, pre, p_pre), (_, sup, p_sup) = best_at[True], best_at[False]
-        pre_score, sup_score = p_pre.mean, p_sup.mean
+        (_, pre, p_pre), (_, sup, p_sup) = best_at[side], best_at["supervised"]
         frames_a = [predictions(r["run_id"]) for r in p_pre.runs]
         frames_b = [predictions(r["run_id"]) for r in p_sup.runs]
         if any(list(a["sequence"]) != list(frames_b[0]["sequence"]) for a in frames_a):
             continue  # not the same test set: no pairing possible
         seeds_a, seeds_b = [_seed(r) for r in p_pre.runs], [_seed(r) for r in p_sup.runs]
-        paired = seeds_a == seeds_b
         low, high = two_level_interval(
-            scores_of(p_pre.runs, predictions), scores_of(p_sup.runs, predictions), paired=paired
+            scores_of(p_pre.runs, predictions), scores_of(p_sup.runs, predictions), paired=seeds_a == seeds_b
         )
+        seeds = min(len(seeds_a), len(seeds_b))
+        short = seeds < MIN_SEEDS
+        missing = f"provisional ({seeds} seed{'s' if seeds != 1 else ''})" if short else ""
+        if unscored:
+            missing = "not determinable (selection score not recorded: rerun the curve jobs)"
         out.append(
             Pair(
                 n,
                 pre.label,
                 pre.approach,
-                pre_score,
+                p_pre.mean,
                 sup.label,
-                sup_score,
-                min(len(seeds_a), len(seeds_b)),
-                pre_score - sup_score,
+                p_sup.mean,
+                seeds,
+                p_pre.mean - p_sup.mean,
                 low,
                 high,
+                side,
+                missing,
             )
         )
     return out
@@ -499,7 +653,7 @@ def not_run(tables: dict[str, list[Row]]) -> list[NotRun]:
 @dataclass
 class Board:
     tables: dict[str, list[Row]]
-    verdicts: dict[str, Verdict | None]
+    verdicts: dict[str, Verdict | None]  # pretrained against supervised: the headline
     curves: dict[str, dict[str, Curve]]
     pairs: dict[str, list[Pair]]
     not_run: list[NotRun]
@@ -507,6 +661,9 @@ class Board:
     machines: list[str]
     commits: list[str]
     runs_read: int  # the runs used (one per job key, current data): the same from a store or its bundle
+    hybrid: dict[str, Verdict | None] = field(default_factory=dict)  # hybrid (augmented) against supervised
+    hybrid_pairs: dict[str, list[Pair]] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
 
 
 def used_runs(runs: list[dict]) -> list[dict]:
@@ -520,29 +677,57 @@ def ended(runs: Iterable[dict]) -> list[dict]:
     return [r for r in runs if r.get("status") != "RUNNING"]
 
 
-def analyse(runs: list[dict], predictions: Predictions | None = None) -> Board:
+def analyse(runs: list[dict], predictions: Predictions | None = None, facts: Facts | None = None) -> Board:
     """Everything the page shows. Without ``predictions`` there are no intervals and no verdicts."""
+    facts = facts or Facts()
     kept, left_out = current_data(latest_per_job(ended(runs)))
     tables = rows(kept)
     if predictions is not None:
         for table in tables.values():
             for row in table:
                 if row.ok:
+                    frames = [predictions(r["run_id"]) for r in row.runs]
+                    row.recomputed = [spearman(f["target"].to_numpy(), f["prediction"].to_numpy()) for f in frames]
                     row.seed_scores = scores_of(row.runs, predictions)
                     row.ci = two_level_interval(row.seed_scores)
+                    if row.approach == ZERO_SHOT:
+                        row.length_controlled = float(np.mean([within_lengths(f) for f in frames]))
     all_curves = curves(kept)
     finished = [r for r in kept if succeeded(r)]
+
+    def pairs(side: str) -> dict[str, list[Pair]]:
+        return {t: curve_pairs(c, predictions, side, facts) if predictions else [] for t, c in all_curves.items()}
+
     return Board(
         tables=tables,
-        verdicts={task: verdict(table) for task, table in tables.items()},
+        verdicts={task: verdict(table, "pretrained", facts) for task, table in tables.items()},
         curves=all_curves,
-        pairs={task: curve_pairs(c, predictions) if predictions else [] for task, c in all_curves.items()},
+        pairs=pairs("pretrained"),
         not_run=not_run(tables),
         left_out=left_out,
         machines=sorted({r.get(f"tags.{names.MACHINE}", "unknown") for r in finished}),
         commits=sorted({r.get(f"tags.{names.GIT_COMMIT}", "unknown")[:10] for r in finished}),
         runs_read=len(kept),
+        hybrid={task: verdict(table, "hybrid", facts) for task, table in tables.items()},
+        hybrid_pairs=pairs("hybrid"),
+        facts=facts,
     )
+
+
+def within_lengths(frame: Any) -> float:
+    """Spearman within each sequence length (lengths with at least 20 test sequences), weighted by their
+    size: a zero-shot log-likelihood summed over residues grows with length, so a plain Spearman can
+    rank lengths rather than fitness."""
+    lengths = frame["sequence"].str.len().to_numpy()
+    parts, weights = [], []
+    for length in np.unique(lengths):
+        chosen = lengths == length
+        if chosen.sum() >= 20:
+            value = spearman(frame["target"].to_numpy()[chosen], frame["prediction"].to_numpy()[chosen])
+            if math.isfinite(value):
+                parts.append(value)
+                weights.append(chosen.sum())
+    return float(np.average(parts, weights=weights)) if parts else math.nan
 
 
 def compare(predictions: Predictions, a: Row, b: Row) -> dict[str, float]:

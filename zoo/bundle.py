@@ -45,7 +45,9 @@ The MLflow runs behind the leaderboard beside this folder, written by `zoo expor
   MLflow dataset inputs: name, digest, source, context train/valid/test), for a run with
   predictions, `testset`, and for a run that trained by epochs, `histories`: each per-epoch metric
   (`epoch_train_loss`, `epoch_valid_spearman`, ...) as `[step, value]` pairs, its training curve.
-- `testsets/<testset>.npz`: `sequences` and float64 `targets` of one test split, stored once.
+- `testsets/<testset>.npz`: `sequences` and float64 `targets` of one test split, named by a digest of
+  both, so each distinct test set is stored once (a copy of a split whose targets a machine parsed one
+  unit in the last place apart is a distinct test set).
 - `predictions/<run_id>.npz`: `prediction`, one float32 per test sequence, in test-set order.
 - `MANIFEST.json`: the run count and the SHA-256 of every other file; `zoo import` and
   `zoo leaderboard --from` verify it and refuse a bundle that does not match.

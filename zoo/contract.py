@@ -106,6 +106,8 @@ class ModelSpec:
     - ``resources``: ``{"cpus": n, "gpus": m}`` for one job under ``--executor ray``.
     - ``parameters``: pretrained parameter count (0 for supervised models).
     - ``availability``: a cheap callable returning ``"ready"`` or why not (no weights loaded).
+    - ``fits_on_selection``: fits parameters on the selection split (a blend weight), so its valid score is
+      its own fit's; the leaderboard shows such a model but never ranks it as a side's pick.
     - ``revisions``: ``{(profile, task): n}``, the revision of what a profile's recipe is on a task,
       raised when the model changes it (a stronger default). It joins those jobs' keys alone, so a
       store's runs of the older recipe are never resumed as, or shown as, the new one.
@@ -122,6 +124,7 @@ class ModelSpec:
     parameters: int = 0
     availability: Callable[[], str] | None = None
     revisions: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    fits_on_selection: bool = False  # fits parameters (not only a choice) on the selection split
 
     def defaults(self) -> dict[str, Any]:
         return {k: o.default for k, o in self.options.items()}
@@ -138,6 +141,7 @@ class TaskSpec:
     description: str = ""
     source: str = ""
     url: str = ""
+    caveat: str = ""  # said beside every verdict on the task (e.g. its source advises against comparing on it)
 
 
 def build_spec(kind: str, name: str, given: dict[str, Any]) -> ModelSpec | TaskSpec:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from zoo import TaskData, Unavailable, ZooError, figures, names, provenance, training
-from zoo.jobs import Job, Outcome, nested_subset, selection_split
+from zoo.jobs import Job, Outcome, nested_subset, selection_rows, selection_split
 from zoo.metrics import bootstrap_spearman, regression_metrics
 from zoo.plugins import Entry, Registry
 from zoo.validate import check_model_object, check_predictions, check_task_data
@@ -144,6 +144,8 @@ class JobExecution:
                 f"Fix: check the model's options (a penalty so large it predicts the mean?), or whether test "
                 f"differs from training only where the model learned nothing (held-out positions, one-hot)."
             )
+        rows = selection_rows(len(data.valid), job.train_size, job.seed)
+        metrics[names.SELECTION_SPEARMAN] = regression_metrics(select.targets, predictions["valid"][rows])["spearman"]
         ci_low, ci_high = bootstrap_spearman(data.test.targets, predictions["test"])
         metrics.update({names.CI_LOW: ci_low, names.CI_HIGH: ci_high})
         self.tracker.log_metrics(run_id, {k: v for k, v in metrics.items() if math.isfinite(v)})

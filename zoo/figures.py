@@ -133,3 +133,47 @@ def learning_curve(task: str, curves: dict[str, Any], path: str | Path) -> Path:
     _save(fig, path)
     plt.close(fig)
     return Path(path)
+
+
+def summary(verdicts: dict[str, Any], hybrid: dict[str, Any], path: str | Path) -> Path:
+    """Per task, each side's best minus the best supervised (a :class:`zoo.analysis.Verdict`) with its 95%
+    interval: pretrained and hybrid side by side; a hollow marker where the verdict has no word yet."""
+    plt = _pyplot()
+    tasks = list(verdicts)
+    fig, ax = plt.subplots(figsize=(6.4, 0.42 * len(tasks) + 1.3))
+    for offset, (name, found, colour) in enumerate(
+        (("pretrained", verdicts, PRETRAINED), ("hybrid (augmented)", hybrid, REFERENCE))
+    ):
+        first = True
+        for i, task in enumerate(tasks):
+            v = found.get(task)
+            if v is None:
+                continue
+            y = i + (offset - 0.5) * 0.3
+            ax.errorbar(
+                v.difference,
+                y,
+                xerr=[[v.difference - v.low], [v.high - v.difference]],
+                fmt="o",
+                color=colour,
+                mfc=colour if not v.missing else "white",
+                capsize=3,
+                label=name if first else None,
+            )
+            first = False
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(range(len(tasks)), tasks)
+    ax.invert_yaxis()
+    ax.set_xlabel("test Spearman minus the best supervised model's (95% CI)")
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncol=2,
+        fontsize=8,
+        title="hollow: no verdict word yet",
+        title_fontsize=7,
+    )
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return Path(path)

@@ -57,20 +57,28 @@ class Job:
 def nested_subset(split: Split, n: int, seed: int = 0) -> Split:
     """The first ``n`` of one seeded permutation: smaller training sets are subsets of larger ones,
     and every model sees the same sequences at each size."""
-    order = np.random.default_rng(seed).permutation(len(split))
-    return split.subset(np.sort(order[:n]))
+    return split.subset(_first(len(split), n, seed))
 
 
-def selection_split(valid: Split, train_size: int | None, seed: int) -> Split:
-    """The valid rows a job may use to choose hyperparameters, epochs or alpha.
+def _first(length: int, n: int, seed: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).permutation(length)[:n])
+
+
+def selection_rows(valid_rows: int, train_size: int | None, seed: int) -> np.ndarray:
+    """Which valid rows a job may use to choose hyperparameters, epochs or alpha.
 
     On the full train split: all of valid. At a training size N: a seeded subset of about N/4 rows
     (at least MIN_SELECTION), the same for every model, so thousands of labels never choose the
     hyperparameters of a model trained on N = 24 (docs/models.md, "Selection budget")."""
     if train_size is None:
-        return valid
-    size = min(len(valid), max(MIN_SELECTION, math.ceil(train_size / 4)))
-    return nested_subset(valid, size, seed + 1_000_003)  # another stream than the training subset's
+        return np.arange(valid_rows)
+    size = min(valid_rows, max(MIN_SELECTION, math.ceil(train_size / 4)))
+    return _first(valid_rows, size, seed + 1_000_003)  # another stream than the training subset's
+
+
+def selection_split(valid: Split, train_size: int | None, seed: int) -> Split:
+    """The selection split itself (:func:`selection_rows`)."""
+    return valid if train_size is None else valid.subset(selection_rows(len(valid), train_size, seed))
 
 
 @dataclass

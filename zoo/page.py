@@ -1,4 +1,9 @@
-"""The leaderboard page: markdown made from a :class:`zoo.analysis.Board`, one helper per section.
+"""The leaderboard pages: markdown made from a :class:`zoo.analysis.Board`, one helper per section.
+
+:func:`pages` gives the front page (``README.md``: the answer in one generated paragraph, the verdict
+table with its caveats, a summary figure, links), one page per task (``tasks/<task>.md``: every
+configuration, the learning curves) and ``details.md`` (capacity, fine-tuned training, zero-shot,
+models that did not run, published numbers). :func:`render` is all of them as one text.
 
 Pure: no file is read or written here (figures are named, not drawn). Every string that came from
 a plugin, a run or a data file goes through :func:`md`, so it can never become a link, an image
@@ -13,7 +18,20 @@ import time
 from typing import Any
 
 from zoo import names
-from zoo.analysis import MIN_VALID_ROWS, Board, Curve, Pair, Row, Verdict, best, chance_word, zero_shot
+from zoo.analysis import (
+    MIN_SEEDS,
+    MIN_VALID_ROWS,
+    VALID_RANKS_TEST,
+    Board,
+    Curve,
+    Pair,
+    Row,
+    Verdict,
+    best,
+    chance_word,
+    zero_shot,
+)
+from zoo.contract import ZERO_SHOT
 from zoo.messages import keep_fix
 
 PROTOCOL = (
@@ -26,8 +44,16 @@ PROTOCOL = (
     '"Selection budget"). `clip` = test predictions clipped to the training-label range (the paper\'s '
     "practice, on in the `paper` profile); verdicts pair unclipped rows. Each side's best configuration "
     "(in the verdicts and at each training size) is the one with the best mean valid Spearman: test never "
-    "chooses, so the side with more configurations gains nothing from the noise in their test scores "
-    "(where the valid split has too few rows to rank them, test chooses and the verdict says so)."
+    "chooses, so the side with more configurations gains nothing from the noise in their test scores. "
+    "Three sides: supervised; pretrained (frozen, fine-tuned, zero-shot); hybrid (augmented: a one-hot ridge "
+    "plus a pretrained feature, which contains the supervised side). The headline verdict is pretrained "
+    f"against supervised; hybrid against supervised is the second. A verdict word needs both picks chosen on "
+    f"valid ({MIN_VALID_ROWS} rows or more, else 'not determinable') and each deterministic or run with "
+    f"{MIN_SEEDS} seeds or more (else 'provisional', with the command that adds the seeds). On the learning "
+    "curves a pick is ranked by its Spearman on the valid rows its runs could select on (about N/4), "
+    "recorded as `selection_spearman`. 'Valid does not rank configurations here': across a side's "
+    f"configurations, valid and test scores correlate below {VALID_RANKS_TEST} (Spearman), so a pick by "
+    "valid is close to noise. Headline numbers are recomputed from the stored (float32) test predictions."
 )
 
 
@@ -73,37 +99,134 @@ def render(
     figures: dict[str, str] | None = None,
     generated: str | None = None,
 ) -> str:
-    """The whole page. ``figures`` maps ``<task>`` and ``<task>_learning_curve`` to image file names
-    beside the page; ``generated`` fixes the time stamp (tests compare pages)."""
+    """Every page as one text (``--output -``, tests)."""
+    made = pages(board, reference, reference_name=reference_name, figures=figures, generated=generated)
+    return "\n".join(made.values())
+
+
+def pages(
+    board: Board,
+    reference: list[dict] | None = None,
+    *,
+    reference_name: str = "published.csv",
+    figures: dict[str, str] | None = None,
+    generated: str | None = None,
+) -> dict[str, str]:
+    """File name (relative to the front page's folder) -> markdown. ``figures`` maps ``summary``, ``<task>``
+    and ``<task>_learning_curve`` to image paths relative to that folder; ``generated`` fixes the stamp."""
     figures = figures or {}
-    out = header(board, generated) + verdicts(board)
+    out = {"README.md": "\n".join(front(board, figures, generated))}
     for task, table in board.tables.items():
-        out += task_section(task, table, board.left_out.get(task), figures.get(task))
-    out += capacity_section(board) + training_section(board) + zero_shot_section(board)
-    out += not_run_section(board) + curves_section(board, figures)
-    out += reference_section(reference or [], reference_name)
-    return "\n".join(out)
+        out[f"tasks/{task}.md"] = "\n".join(task_page(board, task, table, figures))
+    details = capacity_section(board) + training_section(board) + zero_shot_section(board)
+    details += not_run_section(board) + reference_section(reference or [], reference_name)
+    top = ["# protein-zoo leaderboard: details", "", "[Back to the answer](README.md)", ""]
+    out["details.md"] = "\n".join(top + details)
+    return out
 
 
-def header(board: Board, generated: str | None) -> list[str]:
+def _relative(path: str, page: str) -> str:
+    """A figure path (relative to the front page) as seen from ``page``."""
+    return path.removeprefix("tasks/") if page.startswith("tasks/") else path
+
+
+def front(board: Board, figures: dict[str, str], generated: str | None) -> list[str]:
+    out = ["# Is pretraining necessary for protein fitness prediction?", ""]
+    if not board.tables:
+        return out + ["No runs recorded yet. Run `zoo eval --all`, then `zoo leaderboard`.", ""]
+    out += [answer(board), ""] + verdicts(board)
+    if figures.get("summary"):
+        out += [
+            f"![Each task's difference in test Spearman against the best supervised model]({figures['summary']})",
+            "",
+        ]
+    links = " · ".join(f"[{md(t)}](tasks/{t}.md)" for t in board.tables)
+    out += [
+        f"Every configuration, figure and learning curve, per task: {links}. Capacity, fine-tuned training, "
+        "zero-shot, the models that did not run and published reference numbers: [details](details.md).",
+        "",
+    ]
+    missing = sorted({r.label for table in board.tables.values() for r in table if not r.ok})
+    if missing:
+        out += [
+            f"{len(missing)} configurations did not finish somewhere; "
+            "[details](details.md#models-that-did-not-run) says why.",
+            "",
+        ]
+    return out + footer(board, generated)
+
+
+def footer(board: Board, generated: str | None) -> list[str]:
     stamp = generated or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    out = [
-        "# protein-zoo leaderboard",
+    return [
+        "---",
         "",
-        "Is pretraining necessary for protein fitness-landscape prediction? Test-set Spearman, from the "
-        "runs recorded in MLflow. Generated by `zoo leaderboard`; do not edit by hand.",
-        "",
-        f"- Generated: {stamp}",
-        f"- Machine(s): {'; '.join(md(m) for m in board.machines) or 'none'}",
-        f"- Code commit(s): {', '.join(md(c) for c in board.commits) or 'none'}",
-        f"- Runs used: {board.runs_read} (one per job, on each task's newest data)",
+        f"Generated by `zoo leaderboard` from the runs recorded in MLflow ({stamp}); do not edit by hand. "
+        f"Runs used: {board.runs_read} (one per job, on each task's newest data). "
+        f"Machine(s): {'; '.join(md(m) for m in board.machines) or 'none'}. "
+        f"Code commit(s): {', '.join(md(c) for c in board.commits) or 'none'}.",
         "",
         PROTOCOL,
         "",
     ]
-    if not board.tables:
-        out += ["No runs recorded yet. Run `zoo eval --all`, then `zoo leaderboard`.", ""]
-    return out
+
+
+def answer(board: Board) -> str:
+    """The answer in one paragraph, generated from the verdicts and the curves (never typed by hand)."""
+    worded = {t: v.word for t, v in board.verdicts.items() if v is not None and not v.missing}
+    phrases = {
+        "helps": "pretraining helps on",
+        "does not help": "pretraining does not help on",
+        "inconclusive": "it is inconclusive on",
+    }
+    parts = [f"{phrases[w]} {_join([t for t, x in worded.items() if x == w])}" for w in phrases if w in worded.values()]
+    text = f"Across the {len(board.tables)} tasks, {'; '.join(parts) if parts else 'no verdict has a word yet'}."
+    short_of = [f"{v.word} on {t}" for t, v in board.verdicts.items() if v is not None and v.missing]
+    if short_of:
+        text += f" No verdict word where the evidence is short: {'; '.join(short_of)}."
+    helps = {t: [p.n for p in ps if p.word == "helps"] for t, ps in board.pairs.items()}
+    helps = {t: ns for t, ns in helps.items() if ns}
+    if helps:
+        text += (
+            " On the learning curves, pretraining helps at "
+            + "; ".join(f"N = {', '.join(f'{n:,}' for n in ns)} on {t}" for t, ns in helps.items())
+            + "."
+        )
+    undecided = sorted({t for t, ps in board.pairs.items() if any(p.word.startswith("not determinable") for p in ps)})
+    if undecided:
+        text += (
+            f" The learning curves of {_join(undecided)} give no verdict yet: their runs predate the score on the "
+            "selection split that picks are now ranked by."
+        )
+    hybrid: dict[str, list[str]] = {}
+    for t, v in board.hybrid.items():
+        if v is not None and not v.missing:
+            hybrid.setdefault(v.word, []).append(t)
+    if hybrid:
+        pieces = "; ".join(f"{w} on {_join(ts)}" for w, ts in hybrid.items())
+        text += f" Hybrid (one-hot plus a pretrained feature) against supervised: {pieces}."
+    flagged = {
+        t: [c for c in v.caveats if "FLIP" in c or "valid does not" in c] for t, v in board.verdicts.items() if v
+    }
+    flagged = {t: cs for t, cs in flagged.items() if cs}
+    if flagged:
+        text += " Caveats: " + "; ".join(f"{t}: {', '.join(cs)}" for t, cs in flagged.items()) + "."
+    return md(text)
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+SHORT = 34
+
+
+def short(row: Row | None) -> str:
+    """A pick's label on the front page: its full label up to SHORT characters, else the model and '…'."""
+    if row is None:
+        return "none finished"
+    label = row.label if len(row.label) <= SHORT else f"{row.model} (…)"
+    return f"{md(label)} ({md(row.approach)}) {_f(row.score)}"
 
 
 def _cell(row: Row | None) -> str:
@@ -116,23 +239,27 @@ def _cell(row: Row | None) -> str:
 
 def verdicts(board: Board) -> list[str]:
     out = [
-        "## Verdicts",
-        "",
-        "| task | best supervised | best pretrained | pretrained − supervised (95% CI) | verdict | "
-        "learning curve: pretraining helps at |",
-        "|---|---|---|---|---|---|",
+        "| task | best supervised | best pretrained | pretrained − supervised (95% CI) | verdict | best hybrid | "
+        "hybrid − supervised (95% CI) | verdict | caveats |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    lines = []
     for task, table in board.tables.items():
-        v = board.verdicts.get(task)
-        pairs = board.pairs.get(task, [])
-        helps = [f"{p.n:,} ({md(p.pre_approach)})" for p in pairs if p.word == "helps"]
-        low_n = ("N = " + ", ".join(helps) if helps else "no size") if pairs else "not run"
+        v, h = board.verdicts.get(task), board.hybrid.get(task)
         pre, sup = (v.pre, v.sup) if v else best(table)
-        diff = f"{_f(v.difference, True)} ({_f(v.low, True)} to {_f(v.high, True)})" if v else "–"
-        out.append(f"| {md(task)} | {_cell(sup)} | {_cell(pre)} | {diff} | {v.word if v else 'no verdict'} | {low_n} |")
-        lines.append(f"- {verdict_line(task, table, v)}")
-    return out + [""] + lines + [""]
+        caveats = list(dict.fromkeys((v.caveats if v else []) + (h.caveats if h else [])))
+        out.append(
+            f"| [{md(task)}](tasks/{task}.md) | {short(sup)} | {short(pre)} | {_diff(v)} | {_word(v)} | "
+            f"{short(h.pre) if h else '–'} | {_diff(h)} | {_word(h)} | {md('; '.join(caveats)) or '–'} |"
+        )
+    return out + [""]
+
+
+def _diff(v: Verdict | None) -> str:
+    return f"{_f(v.difference, True)} ({_f(v.low, True)} to {_f(v.high, True)})" if v else "–"
+
+
+def _word(v: Verdict | None) -> str:
+    return "no verdict" if v is None else f"**{v.word}**" if not v.missing else v.word
 
 
 def verdict_line(task: str, table: list[Row], v: Verdict | None) -> str:
@@ -152,13 +279,26 @@ def verdict_line(task: str, table: list[Row], v: Verdict | None) -> str:
             f"**{md(task)}:** best pretrained {_cell(pre)} vs best supervised {_cell(sup)} (no interval: "
             f"predictions unavailable).{_chosen_on_test(pre, sup)}"
         )
-    head = "inconclusive" if v.word == "inconclusive" else f"pretraining {v.word}"
-    seeds = f"{len(v.pre.runs)} and {len(v.sup.runs)} seed(s)"
-    return (
-        f"**{md(task)}:** {head}: best pretrained {_cell(v.pre)} vs best supervised {_cell(v.sup)}; "
-        f"difference of seed means {_f(v.difference, True)}, 95% CI {_f(v.low, True)} to {_f(v.high, True)} "
-        f"(two-level bootstrap over test items and seeds; {seeds}).{_chosen_on_test(v.pre, v.sup)}"
+    side = "hybrid" if v.side == "hybrid" else "pretrained"
+    head = (
+        v.word
+        if v.missing or v.word == "inconclusive"
+        else f"{'the hybrid' if v.side == 'hybrid' else 'pretraining'} {v.word}"
     )
+    seeds = f"{len(v.pre.runs)} and {len(v.sup.runs)} seed(s)"
+    diagnostic = (
+        f" (the interval alone would read '{v.interval_word}': a diagnostic, not a verdict)" if v.missing else ""
+    )
+    text = (
+        f"**{md(task)}:** {head}: best {side} {_cell(v.pre)} vs best supervised {_cell(v.sup)}; "
+        f"difference of seed means {_f(v.difference, True)}, 95% CI {_f(v.low, True)} to {_f(v.high, True)}"
+        f"{diagnostic} (two-level bootstrap over test items and seeds; {seeds}).{_chosen_on_test(v.pre, v.sup)}"
+    )
+    if v.caveats:
+        text += f" Caveats: {md('; '.join(v.caveats))}."
+    if v.commands:
+        text += " The seeds a verdict word needs: " + "; ".join(f"`{md(c)}`" for c in v.commands) + "."
+    return text
 
 
 def _chosen_on_test(*sides: Row) -> str:
@@ -173,10 +313,31 @@ def _chosen_on_test(*sides: Row) -> str:
     )
 
 
+def task_page(board: Board, task: str, table: list[Row], figures: dict[str, str]) -> list[str]:
+    """One task: both verdicts in words, every configuration, and its learning curves."""
+    out = [f"# {md(task)}", "", "[Back to the answer](../README.md)", ""]
+    out += [f"- {verdict_line(task, table, board.verdicts.get(task))}"]
+    h = board.hybrid.get(task)
+    if h is not None:
+        out += [f"- {verdict_line(task, table, h)}"]
+    out += [""]
+    out += task_section(task, table, board.left_out.get(task), figures.get(task))
+    fitted = sorted({r.label for r in table if r.ok and r.model in board.facts.fits_on_selection})
+    if fitted:
+        out += [
+            f"Shown, never a pick: {', '.join(md(f) for f in fitted)}: each fits parameters (a blend weight) on "
+            "the valid split, so its valid score is its own fit's and cannot rank it against the others.",
+            "",
+        ]
+    if task in board.curves:
+        out += curve_section(board, task, figures)
+    return out
+
+
 def task_section(task: str, table: list[Row], left_out: str | None, figure: str | None) -> list[str]:
-    out = [f"## {md(task)}", ""]
+    out = ["## Every configuration", ""]
     if figure:
-        out += [f"![{md(task)}: test Spearman by configuration]({figure})", ""]
+        out += [f"![{md(task)}: test Spearman by configuration]({_relative(figure, 'tasks/')})", ""]
     out += [
         "| configuration | approach | test Spearman | 95% CI | Pearson | MSE | seeds | profile | clip | fit s | "
         "predict seq/s | trainable params | pretrained params |",
@@ -185,16 +346,27 @@ def task_section(task: str, table: list[Row], left_out: str | None, figure: str 
     for r in (r for r in table if r.ok):
         spearman = _f(r.score) + (f" ± {r.sd:.3f}" if math.isfinite(r.sd) else "")
         ci = f"{_f(r.ci[0])}–{_f(r.ci[1])}" if math.isfinite(r.ci[0]) else "–"
+        # a summed log-likelihood is on no scale of the targets: its Pearson and MSE mean nothing
+        pearson, mse = (
+            ("–", "–")
+            if r.approach == ZERO_SHOT
+            else (
+                _f(r.metric(names.TEST_PEARSON)),
+                _f(r.metric(names.TEST_MSE)),
+            )
+        )
         out.append(
-            f"| {md(r.label)} | {md(r.approach)} | {spearman} | {ci} | "
-            f"{_f(r.metric(names.TEST_PEARSON))} | {_f(r.metric(names.TEST_MSE))} | {len(r.runs)} | "
+            f"| {md(r.label)} | {md(r.approach)} | {spearman} | {ci} | {pearson} | {mse} | {len(r.runs)} | "
             f"{md(r.profile)} | {'yes' if r.clip else 'no'} | {r.metric(names.FIT_SECONDS):.1f} | "
             f"{_count(r.metric(names.THROUGHPUT))} | {_count(r.first(f'params.{names.TRAINABLE}'))} | "
             f"{_count(r.first(f'tags.{names.PRETRAINED_PARAMETERS}'))} |"
         )
     missing = sorted({r.label for r in table if not r.ok})
     if missing:
-        out += ["", f'Did not finish here: {", ".join(md(m) for m in missing)} (see "Models that did not run").']
+        out += [
+            "",
+            f"Did not finish here: {', '.join(md(m) for m in missing)} ([why](../details.md#models-that-did-not-run)).",
+        ]
     notes = sorted({r.notes for r in table if r.notes})
     if notes:
         out += ["", f"Data notes: {md(no_paths('; '.join(notes)))}."]
@@ -296,15 +468,19 @@ def zero_shot_section(board: Board) -> list[str]:
         "",
         "A language model's log-likelihood of each test sequence as its prediction: no label is read. "
         "Against chance (Spearman 0) by the test bootstrap 95% CI. It is the N = 0 point of each learning "
-        "curve, and a candidate for best pretrained at every size, since it trains nothing.",
+        "curve, and a candidate for best pretrained at every size, since it trains nothing. A log-likelihood "
+        "summed over residues grows with length, so 'within sequence lengths' is the Spearman inside each "
+        "length with 20 or more test sequences, weighted by their number (– where no length has 20): a reading "
+        "length cannot confound. Verdicts and picks use the plain test Spearman, as for every row.",
         "",
-        "| task | model | test Spearman | 95% CI | against chance |",
-        "|---|---|---|---|---|",
+        "| task | model | test Spearman | 95% CI | against chance | within sequence lengths |",
+        "|---|---|---|---|---|---|",
     ]
     for task, rows in found.items():
         for r in rows:
             out.append(
-                f"| {md(task)} | {md(r.label)} | {_f(r.score)} | {_f(r.ci[0])}–{_f(r.ci[1])} | {chance_word(r)} |"
+                f"| {md(task)} | {md(r.label)} | {_f(r.score)} | {_f(r.ci[0])}–{_f(r.ci[1])} | {chance_word(r)} | "
+                f"{_f(r.length_controlled)} |"
             )
     return out + [""]
 
@@ -327,50 +503,47 @@ def not_run_section(board: Board) -> list[str]:
     return out + [""]
 
 
-def curves_section(board: Board, figures: dict[str, str]) -> list[str]:
-    if not board.curves:
-        return []
+def curve_section(board: Board, task: str, figures: dict[str, str]) -> list[str]:
     out = [
         "## Learning curves",
         "",
         "Test Spearman against the number of training sequences (nested, seeded subsets of the train split; "
-        "model selection on a valid subset of about N/4; test stays whole). Mean over seeds.",
+        "model selection on a valid subset of about N/4, and each side's pick ranked by its Spearman on that "
+        "subset; test stays whole). Mean over seeds.",
         "",
     ]
-    for task, task_curves in board.curves.items():
-        figure = figures.get(f"{task}_learning_curve")
-        if figure:
-            out += [f"![{md(task)}: learning curves]({figure})", ""]
-        pairs = board.pairs.get(task, [])
+    figure = figures.get(f"{task}_learning_curve")
+    if figure:
+        out += [f"![{md(task)}: learning curves]({_relative(figure, 'tasks/')})", ""]
+    for pairs in (board.pairs.get(task, []), board.hybrid_pairs.get(task, [])):
         out += [f"- {curve_statement(task, pairs)}", ""]
         if pairs:
             out += curve_table(pairs) + [""]
-        out += curve_points(task_curves) + [""]
-    return out
+    return out + curve_points(board.curves[task]) + [""]
 
 
 def curve_statement(task: str, pairs: list[Pair]) -> str:
-    """Where, if anywhere, pretraining beats supervised training along the curve."""
+    """Where, if anywhere, a side beats supervised training along the curve."""
     if not pairs:
         return f"**{md(task)}:** no size has both a pretrained and a supervised run yet."
+    side = "the hybrid" if pairs[0].side == "hybrid" else "pretraining"
     parts = []
-    for w in ("helps", "inconclusive", "does not help"):
-        sizes = [f"N={p.n:,}" for p in pairs if p.word == w]
-        if sizes:
-            parts.append(
-                f"pretraining {w} at {', '.join(sizes)}"
-                if w != "inconclusive"
-                else f"inconclusive at {', '.join(sizes)}"
-            )
-    return f"**{md(task)}:** {'; '.join(parts)} (two-level bootstrap 95% CI of the difference of seed means)."
+    for w in dict.fromkeys(p.word for p in pairs):
+        sizes = ", ".join(f"N={p.n:,}" for p in pairs if p.word == w)
+        parts.append(f"{side} {w} at {sizes}" if w in ("helps", "does not help") else f"{w} at {sizes}")
+    return f"**{md(task)}** ({pairs[0].side} against supervised): {'; '.join(parts)}."
 
 
 def curve_table(pairs: list[Pair]) -> list[str]:
+    side = pairs[0].side if pairs else "pretrained"
     out = [
-        "| train N | best supervised | best pretrained | pretrained − supervised (95% CI) | seeds | verdict |",
+        f"| train N | best supervised | best {side} | {side} − supervised (95% CI) | seeds | verdict |",
         "|---|---|---|---|---|---|",
     ]
     for p in pairs:
+        if not math.isfinite(p.difference):
+            out.append(f"| {p.n:,} | – | – | – | – | {p.word} |")
+            continue
         out.append(
             f"| {p.n:,} | {md(p.sup)} {p.sup_score:.3f} | {md(p.pre)} ({md(p.pre_approach)}) {p.pre_score:.3f} | "
             f"{p.difference:+.3f} ({p.low:+.3f} to {p.high:+.3f}) | {p.seeds} | {p.word} |"

@@ -46,22 +46,28 @@ def reference_for(output: Path, explicit: str | None) -> Path | None:
 
 
 def draw_figures(board: Board, reference: list[dict], folder: Path) -> dict[str, str]:
-    """A bar chart per task and a learning-curve figure per task with curves; names for the page."""
+    """The summary figure beside the front page; per task, a bar chart and a learning-curve figure in
+    ``tasks/``. Returns their paths relative to the front page's folder."""
     drawn = {}
+    if board.verdicts:
+        figures.summary(board.verdicts, board.hybrid, folder / "summary.png")
+        drawn["summary"] = "summary.png"
+    (folder / "tasks").mkdir(parents=True, exist_ok=True)
     for task, table in board.tables.items():
-        figures.task_bars(task, table, reference, folder / f"{task}.png")
-        drawn[task] = f"{task}.png"
+        figures.task_bars(task, table, reference, folder / "tasks" / f"{task}.png")
+        drawn[task] = f"tasks/{task}.png"
     for task, task_curves in board.curves.items():
-        figures.learning_curve(task, task_curves, folder / f"{task}_learning_curve.png")
-        drawn[f"{task}_learning_curve"] = f"{task}_learning_curve.png"
+        figures.learning_curve(task, task_curves, folder / "tasks" / f"{task}_learning_curve.png")
+        drawn[f"{task}_learning_curve"] = f"tasks/{task}_learning_curve.png"
     return drawn
 
 
 def publish(
     board: Board, output: str | Path, reference_path: Path | None, *, tracker=None, generated: str | None = None
 ) -> list[Path]:
-    """Write the page (and its figures beside it, unless ``output`` is ``-``); returns what was written.
-    With a ``tracker``, the page and figures are also logged to MLflow."""
+    """Write the front page at ``output``, the task pages and details beside it, and the figures (unless
+    ``output`` is ``-``); returns what was written, the front page first. With a ``tracker``, everything
+    is also logged to MLflow."""
     reference = read_reference(reference_path)
     name = _shown_name(reference_path, Path(output).parent if output != "-" else Path.cwd())
     if output == "-":
@@ -74,8 +80,16 @@ def publish(
         raise ZooError(f"--output {output} is a folder. Fix: give the page's file name, e.g. {output / 'README.md'}.")
     output.parent.mkdir(parents=True, exist_ok=True)
     drawn = draw_figures(board, reference, output.parent)
-    write_atomic(output, page.render(board, reference, reference_name=name, figures=drawn, generated=generated))
-    written = [output, *(output.parent / f for f in drawn.values())]
+    made = page.pages(board, reference, reference_name=name, figures=drawn, generated=generated)
+    written = []
+    for relative, text in made.items():
+        target = output if relative == "README.md" else output.parent / relative
+        write_atomic(target, text)
+        written.append(target)
+    for stale in (output.parent / "tasks").glob("*.md"):  # a task no longer on the board
+        if stale not in written:
+            stale.unlink()
+    written += [output.parent / f for f in drawn.values()]
     if tracker is not None:
         run_id = tracker.start_run(
             f"zoo leaderboard {time.strftime('%Y-%m-%d %H:%M:%S')}",

@@ -265,6 +265,7 @@ def register_models(register):
         "cnn-linear-blend",
         make_blend,
         options=BLEND_OPTIONS,
+        fits_on_selection=True,  # its blend weight is fitted on valid: its valid score is its own fit's
         **trained,
         description="cnn and a one-hot ridge (linear; -o ridge=pairwise: linear-pairwise), predictions "
         "blended with the weight chosen on valid",

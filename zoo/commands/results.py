@@ -99,14 +99,53 @@ def leaderboard(args: argparse.Namespace) -> int:
         tracker, runs, predictions = None, bundle.runs(), _cached(bundle.predictions)
     else:
         tracker, runs, predictions = _store_source()
-    board = analysis.analyse(runs, predictions)
+    board = analysis.analyse(runs, predictions, facts())
+    if args.bundle:
+        check_recorded(board, args.bundle)
     output = args.output if args.output == "-" else Path(args.output)
     reference = publish.reference_for(Path(args.output), args.reference)
     written = publish.publish(board, output, reference, tracker=tracker)
     if written:
         source = f"the bundle {args.bundle}" if args.bundle else "MLflow (and logged there as a leaderboard run)"
-        print(f"wrote {written[0]} and {len(written) - 1} figures beside it, from {board.runs_read} runs in {source}")
+        print(
+            f"wrote {written[0]} and {len(written) - 1} pages and figures beside it, from {board.runs_read} runs "
+            f"in {source}"
+        )
     return 0
+
+
+def facts():
+    """What the installed plugins declare about models and tasks, for the verdicts' evidence rules."""
+    from zoo.analysis import Facts
+    from zoo.plugins import discover
+
+    registry = discover()
+    return Facts(
+        deterministic={name for name, e in registry.models.items() if e.spec.deterministic},
+        fits_on_selection={name for name, e in registry.models.items() if e.spec.fits_on_selection},
+        caveats={name: e.spec.caveat for name, e in registry.tasks.items() if getattr(e.spec, "caveat", "")},
+    )
+
+
+# float32 predictions tie a few values that float64 kept apart: on the published bundle the recorded and the
+# recomputed test Spearman differ by at most 0.008; a larger gap is an edit, not rounding
+RECORDED_TOLERANCE = 0.01
+
+
+def check_recorded(board, folder: str) -> None:
+    """``--from``: the page's headline numbers are recomputed from the stored predictions; a run whose
+    recorded test Spearman disagrees with them is refused, never shown."""
+    from zoo import names
+
+    for table in board.tables.values():
+        for row in table:
+            for run, value in zip(row.runs, row.recomputed or []):
+                recorded = float(run[f"metrics.{names.TEST_SPEARMAN}"])
+                if abs(recorded - value) > RECORDED_TOLERANCE:
+                    raise ZooError(
+                        f"{folder}: run {run['run_id']} records test_spearman {recorded:.4f}, but its stored "
+                        f"predictions give {value:.4f}. Fix: restore the bundle from git, or export it again."
+                    )
 
 
 def _row(table, name: str, task: str, where: str):
