@@ -95,7 +95,7 @@ def test_a_wild_type_fasta_and_gzipped_files_work(tmp_path):
 @pytest.mark.parametrize(
     "content, words",
     [
-        ("sequence,target,score\nACDE,1,2\n", "unknown: score. Fix: use sequence,target"),
+        ("sequence,target,weight\nACDE,1,2\n", "unknown: weight. Fix: use sequence,target"),
         ("mutant,target\nWT,1\n", "mutation codes need a wild type"),
         ("mutant,sequence,target\nWT,ACDE,1\nA1G,,2\nC2K,,x\n", "line 4: target 'x' is not a finite number"),
         (
@@ -178,7 +178,10 @@ def test_a_sequence_column_that_agrees_with_the_codes_is_accepted(tmp_path):
         (["--task", "{d1}/split.csv", "--split", "positions"], "has a split column, so --split positions"),
         (["--task", "stability", "--split", "positions"], "--split applies to assay files"),
         (["--all", "--model", "linear", "--task", "stability"], "--all runs every model on every task"),
-        (["--task", "{d1}/bad.csv", "--model", "linear", "--model", "cnn"], "bad.csv: mutation codes need a wild type"),
+        (
+            ["--task", "{d1}/bad.csv", "--model", "linear", "--model", "cnn"],
+            "bad.csv: line 2: mutation 'x' is not like A42G",
+        ),
     ],
 )
 def test_eval_usage_errors_are_one_line_exit_2_and_log_no_runs(tmp_path, monkeypatch, capsys, args, words):
@@ -200,3 +203,60 @@ def test_eval_usage_errors_are_one_line_exit_2_and_log_no_runs(tmp_path, monkeyp
     assert code == 2 and re.search(words, err), err
     assert "Traceback" not in err
     assert not (tmp_path / "mlflow.db").exists() or Tracker().job_runs() == []
+
+
+def test_proteingym_files_are_tasks_as_they_are(data_dir):
+    """`zoo eval --task TCRG1_MOUSE_Tsuboyama_2023_1E0L.csv.gz` failed with "columns mutant, mutated_sequence,
+    DMS_score, … Fix: use sequence,target…". Every shared ProteinGym assay now reads, all its variants, and
+    the wild type its codes and sequences imply is ProteinGym's own target_seq."""
+    folder = data_dir / "proteingym"
+    reference = pd.read_csv(folder / "reference.csv").set_index("DMS_filename")
+    files = sorted(folder.glob("*.csv.gz"))
+    assert len(files) == 11
+    for path in files:
+        data = assay.load(path)
+        raw = pd.read_csv(path)
+        assert len(data.train) + len(data.valid) + len(data.test) == len(raw), path.name
+        target = dict(zip(raw["mutated_sequence"], raw["DMS_score"]))
+        assert all(target[s] == y for s, y in zip(data.train.sequences, data.train.targets))
+        codes, given = list(raw["mutant"]), list(raw["mutated_sequence"])
+        assert assay._implied_wild_type(codes, given, path) == reference.loc[path.name, "target_seq"], path.name
+
+
+@pytest.mark.parametrize("score", ["score", "fitness", "DMS_score"])
+def test_a_users_own_score_column_name_is_read(tmp_path, score):
+    """`mutant,score` was refused."""
+    (tmp_path / "wt.fasta").write_text(">wt\nACDEFGHIKL\n")
+    rows = "".join(f"{a}{i + 1}{b},{i}\n" for i, (a, b) in enumerate(zip("ACDEFGHIKL", "MNPQRSTVWY")))
+    path = tmp_path / "mine.csv"
+    path.write_text(f"mutant,{score}\n{rows}")
+    data = assay.load(path, wild_type=str(tmp_path / "wt.fasta"))
+    assert sorted([*data.train.targets, *data.valid.targets, *data.test.targets]) == list(range(10))
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (
+            "mutant,mutated_sequence,DMS_score\nA1G,GCDE,1\nC2A,AADE,2\nD3A,ACAF,3\n",
+            "line 4: its code and sequence imply a wild type that differs from line 2's at position 4",
+        ),
+        (
+            "mutant,mutated_sequence,DMS_score\nA1G,GCDE,1\nC2A,ACDE,2\n",
+            "line 3: 'C2A' puts A at position 2, but its sequence has C there",
+        ),
+        (
+            "mutant,sequence,mutated_sequence,target\nA1G,GCDE,GCDE,1\n",
+            "columns sequence and mutated_sequence would both be the sequence",
+        ),
+        (
+            "mutant,mutated_sequence,score,DMS_score\nA1G,GCDE,1,1\n",
+            "columns DMS_score and score would both be the target",
+        ),
+    ],
+)
+def test_a_proteingym_style_file_that_contradicts_itself_is_refused(tmp_path, content, words):
+    path = tmp_path / "assay.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=re.escape(words)):
+        assay.load(path)

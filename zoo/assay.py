@@ -32,6 +32,11 @@ from zoo import ALPHABET, TaskData, ZooError, hookimpl
 from zoo.taskfile import SPLITS, DataError, check_records
 
 ACCEPTED = ("sequence", "mutant", "target", "split")
+# other names for the same columns, as DMS files (ProteinGym's among them) spell them
+SCORES = ("target", "DMS_score", "score", "fitness")
+SEQUENCES = ("sequence", "mutated_sequence")
+IGNORED = ("DMS_score_bin",)  # ProteinGym's binarised score: not a second target
+FOLDS = re.compile(r"fold_\w+")  # ProteinGym's cross-validation fold columns: not used by a single split
 SPLIT_RULES = ("random", "positions")
 PLUGIN = "assay-files"
 MUTATION = re.compile(r"([A-Z])(\d+)([A-Z*])")
@@ -119,12 +124,15 @@ def load(
         raise DataError(f"{path}: cannot be read as CSV ({type(exc).__name__}: {exc}). Fix: save it as CSV.") from exc
     columns = [c.strip() for c in frame.columns]
     frame.columns = columns
+    frame = _canonical(frame, path)
+    columns = list(frame.columns)
     unknown = [c for c in columns if c not in ACCEPTED]
     if unknown or "target" not in columns or not ({"sequence", "mutant"} & set(columns)):
         raise DataError(
             f"{path}: columns {', '.join(columns)}; "
             + (f"unknown: {', '.join(unknown)}. " if unknown else "")
-            + "Fix: use sequence,target[,split] or mutant,target[,split] (with --wild-type FASTA or a WT row)."
+            + "Fix: use sequence,target[,split] or mutant,target[,split] (with --wild-type FASTA or a WT row); "
+            "the score may be called target, DMS_score, score or fitness, and the sequence mutated_sequence."
         )
     sequences, positions = _sequences(frame, path, wild_type)
     targets = []
@@ -158,6 +166,54 @@ def load(
     return TaskData(parts["train"], parts["valid"], parts["test"], files=files, notes=[f"split: {rule}"])
 
 
+def _canonical(frame, path: Path):
+    """The file's columns under the zoo's names: its score column as ``target``, ``mutated_sequence`` as
+    ``sequence``; ProteinGym's binarised score and fold columns set aside. Two columns for one role are
+    refused: which one to use is the user's to say."""
+    renames = {}
+    for role, names in (("target", SCORES), ("sequence", SEQUENCES)):
+        found = [c for c in names if c in frame.columns]
+        if len(found) > 1:
+            raise DataError(f"{path}: columns {' and '.join(found)} would both be the {role}. Fix: keep one of them.")
+        if found and found[0] != role:
+            renames[found[0]] = role
+    kept = [c for c in frame.columns if c not in IGNORED and not FOLDS.fullmatch(c)]
+    return frame[kept].rename(columns=renames)
+
+
+def _implied_wild_type(codes: list[str], given: list[str], path: Path) -> str:
+    """The wild type that every row's codes and full sequence imply (each code reverted in its sequence);
+    a row whose code its sequence contradicts, or that implies another wild type, is refused."""
+    wild_type = ""
+    first = 0
+    for i, (code, sequence) in enumerate(zip(codes, given)):
+        reverted = list(sequence)
+        for part in code.replace(";", ":").split(":"):
+            match = MUTATION.fullmatch(part.strip())
+            if not match:
+                raise DataError(f"{path}: line {i + 2}: mutation {part!r} is not like A42G. Fix: write it as A42G.")
+            old, pos, new = match.group(1), int(match.group(2)), match.group(3)
+            if not 1 <= pos <= len(sequence) or sequence[pos - 1] != new:
+                found = sequence[pos - 1] if 1 <= pos <= len(sequence) else "nothing"
+                raise DataError(
+                    f"{path}: line {i + 2}: {part!r} puts {new} at position {pos}, but its sequence has {found} "
+                    f"there. Fix: correct the code or the sequence."
+                )
+            reverted[pos - 1] = old
+        implied = "".join(reverted)
+        if not wild_type:
+            wild_type, first = implied, i
+        elif implied != wild_type:
+            at = next(
+                (k + 1 for k, (a, b) in enumerate(zip(implied, wild_type)) if a != b), min(len(implied), len(wild_type))
+            )
+            raise DataError(
+                f"{path}: line {i + 2}: its code and sequence imply a wild type that differs from line "
+                f"{first + 2}'s at position {at}. Fix: correct the row, or give --wild-type FASTA."
+            )
+    return wild_type
+
+
 def _sequences(frame, path: Path, wild_type: str | None) -> tuple[list[str], list[list[int]]]:
     if "mutant" not in frame.columns:
         return [str(s).strip() for s in frame["sequence"]], [[] for _ in range(len(frame))]
@@ -174,6 +230,8 @@ def _sequences(frame, path: Path, wild_type: str | None) -> tuple[list[str], lis
                 )
     elif wt_rows and "sequence" in frame.columns and str(frame["sequence"].iloc[wt_rows[0]]).strip():
         wt = str(frame["sequence"].iloc[wt_rows[0]]).strip().upper()
+    elif given and all(given) and not wt_rows:  # full sequences beside their codes (ProteinGym's layout)
+        wt = _implied_wild_type(codes, given, path)
     else:
         raise DataError(
             f"{path}: mutation codes need a wild type. Fix: pass --wild-type FASTA, or add a row whose "
