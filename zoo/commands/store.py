@@ -75,13 +75,15 @@ def ui(args: argparse.Namespace) -> int:
     def stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # both signals explicitly: a process started in the background of a script inherits SIGINT ignored
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         return server.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             try:
