@@ -428,8 +428,9 @@ def verdict(table: list[Row], side: str = "pretrained", facts: Facts | None = No
         caveats.append("chosen on test")
     elif missing:
         caveats.append(missing)
-    rho = min((valid_ranks_test(table, s) for s in (side, "supervised")), key=lambda x: x if x == x else 9)
-    if math.isfinite(rho) and rho < VALID_RANKS_TEST:
+    rhos = [r for r in (valid_ranks_test(table, s) for s in (side, "supervised")) if math.isfinite(r)]
+    rho = min(rhos, default=math.nan)  # the side whose valid ranks its configurations worst
+    if rhos and rho < VALID_RANKS_TEST:
         caveats.append(f"valid does not rank configurations here (ρ = {rho:.2f})")
     commands = seeds_command([pre, sup], facts) if missing.startswith("provisional") else []
     return Verdict(pre, sup, pre.score - sup.score, low, high, side, missing, caveats, commands)

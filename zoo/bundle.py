@@ -243,7 +243,7 @@ class Bundle:
             )
         self._testsets: dict[str, tuple[list[str], np.ndarray]] = {}
         self._csv_rows: dict[str, list[str]] = {}
-        self._by_id: dict[str, dict] | None = None
+        self._by_id = {r["run_id"]: r for r in self.records}
 
     def runs(self) -> list[dict]:
         return [_flatten(r) for r in self.records]
@@ -289,13 +289,9 @@ class Bundle:
         return "sequence,target,prediction\n" + "\n".join(map(operator.add, self._csv_rows[testset], texts)) + "\n"
 
     def _record_any(self, run_id: str) -> dict:
-        if self._by_id is None:
-            self._by_id = {r["run_id"]: r for r in self.records}
         return self._by_id[run_id]
 
     def _record(self, run_id: str) -> dict:
-        if self._by_id is None:
-            self._by_id = {r["run_id"]: r for r in self.records}
         record = self._by_id.get(run_id)
         if record is None or "testset" not in record:
             raise ZooError(f"run {run_id} has no predictions in {self.folder}")

@@ -165,14 +165,15 @@ def summary(verdicts: dict[str, Any], hybrid: dict[str, Any], path: str | Path) 
     ax.set_yticks(range(len(tasks)), tasks)
     ax.invert_yaxis()
     ax.set_xlabel("test Spearman minus the best supervised model's (95% CI)")
-    ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.2),
-        ncol=2,
-        fontsize=8,
-        title="hollow: no verdict word yet",
-        title_fontsize=7,
-    )
+    if ax.get_legend_handles_labels()[1]:  # nothing labelled when no task has a verdict
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncol=2,
+            fontsize=8,
+            title="hollow: no verdict word yet",
+            title_fontsize=7,
+        )
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
